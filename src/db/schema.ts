@@ -1,0 +1,144 @@
+/**
+ * Row types of the site database. Timestamps are UTC epoch milliseconds (integers), flags are integers,
+ * JSON columns are text checked with zod where they are read.
+ */
+import type { Generated } from 'kysely';
+
+export interface SiteTable {
+  site_code: string;
+  name: string;
+  /** 'cas' | 'primary' | 'secondary' */
+  role: string;
+  parent_url: string | null;
+  created_at: number;
+}
+
+/** Monotonic counters (PackageID allocation): values are never handed out twice. */
+export interface CounterTable {
+  name: string;
+  value: number;
+}
+
+export interface PackageTable {
+  package_id: string;
+  package_type: number;
+  name: string;
+  version: string;
+  description: string;
+  manufacturer: string;
+  language: string;
+  pkg_source_path: string | null;
+  pkg_source_flag: number;
+  pkg_flags: number;
+  priority: number;
+  source_version: number;
+  stored_pkg_version: number;
+  source_date: number | null;
+  last_refresh_time: number | null;
+  source_site: string;
+  action_in_progress: number;
+  /** Optimistic-concurrency counter, exposed as the string SedoObjectVersion. */
+  sedo_object_version: number;
+  image_property: string | null;
+  /** The image index the package deploys (image packages). */
+  image_index: number | null;
+  refresh_schedule: string | null;
+  package_size_kb: number;
+  forced_disconnect_enabled: number;
+  forced_disconnect_delay: number;
+  forced_disconnect_num_retries: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PackageVersionTable {
+  package_id: string;
+  source_version: number;
+  manifest_id: string;
+  total_bytes: number;
+  file_count: number;
+  chunk_count: number;
+  created_at: number;
+}
+
+export interface DistributionPointTable {
+  dp_id: Generated<number>;
+  name: string;
+  nal_path: string;
+  server_name: string;
+  site_code: string;
+  /** 'local' | 'http' | 's3' */
+  kind: string;
+  /** Adapter settings as JSON text (a local DP's root folder, a remote agent's URL, …). */
+  config: string;
+  is_pull: number;
+  priority: number;
+  maintenance_mode: number;
+  created_at: number;
+}
+
+/** One package targeted to one DP (SMS_DistributionPoint + SMS_PackageStatusDistPointsSummarizer). */
+export interface PackageDpTable {
+  package_id: string;
+  dp_id: number;
+  /** SMS_PackageStatusDistPointsSummarizer.State, 0–8. */
+  state: number;
+  /** SMS_DistributionPoint.Status: 0 none, 1 updated, 2 added, 3 deleted. */
+  status: number;
+  target_version: number;
+  installed_version: number;
+  bytes_total: number;
+  bytes_done: number;
+  /** Bytes actually sent to the DP by the last transfer (the delta). */
+  bytes_sent: number;
+  rate: number;
+  attempts: number;
+  last_error: string | null;
+  last_copied: number | null;
+  updated_at: number;
+}
+
+export interface StatusMessageTable {
+  id: Generated<number>;
+  package_id: string;
+  dp_id: number | null;
+  message_id: number;
+  /** 1 success, 2 in progress, 3 error */
+  message_state: number;
+  severity: number;
+  /** JSON array of insertion strings. */
+  insertion_strings: string;
+  time: number;
+}
+
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  /** Coalescing key: at most one queued job per key. */
+  key: string;
+  /** Package the job works on (for the per-package concurrency limit), if any. */
+  package_id: string | null;
+  payload: string;
+  priority: number;
+  /** 'queued' | 'running' | 'done' | 'failed' | 'cancelled' */
+  state: string;
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  lease_owner: string | null;
+  lease_expires: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Database {
+  site: SiteTable;
+  counter: CounterTable;
+  package: PackageTable;
+  package_version: PackageVersionTable;
+  distribution_point: DistributionPointTable;
+  package_dp: PackageDpTable;
+  status_message: StatusMessageTable;
+  job: JobTable;
+}
