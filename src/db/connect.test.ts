@@ -6,7 +6,16 @@ import { openDatabase } from './index.js';
 forEachDialect('site database', (ctx) => {
   it('creates every table of the schema', async () => {
     const { db } = ctx.database;
-    for (const table of ['site', 'counter', 'package', 'package_version', 'distribution_point', 'package_dp', 'status_message', 'job'] as const) {
+    for (const table of [
+      'site',
+      'counter',
+      'package',
+      'package_version',
+      'distribution_point',
+      'package_dp',
+      'status_message',
+      'job',
+    ] as const) {
       const rows = await db.selectFrom(table).selectAll().execute();
       expect(rows).toEqual([]);
     }
@@ -14,8 +23,15 @@ forEachDialect('site database', (ctx) => {
 
   it('returns bigint columns as numbers', async () => {
     const { db } = ctx.database;
-    await db.insertInto('counter').values({ name: 'big', value: 2 ** 40 }).execute();
-    const row = await db.selectFrom('counter').selectAll().where('name', '=', 'big').executeTakeFirstOrThrow();
+    await db
+      .insertInto('counter')
+      .values({ name: 'big', value: 2 ** 40 })
+      .execute();
+    const row = await db
+      .selectFrom('counter')
+      .selectAll()
+      .where('name', '=', 'big')
+      .executeTakeFirstOrThrow();
     expect(row.value).toBe(2 ** 40);
   });
 

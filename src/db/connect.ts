@@ -36,15 +36,20 @@ export async function openDatabase(location: string): Promise<SiteDatabase> {
 }
 
 function openSqlite(file: string): SiteDatabase {
-  if (file.trim() === '') throw new SitecastError('INVALID_PARAMETER', 'database path is empty', { field: 'db' });
+  if (file.trim() === '')
+    throw new SitecastError('INVALID_PARAMETER', 'database path is empty', { field: 'db' });
   let native: BetterSqlite3.Database;
   try {
     native = new BetterSqlite3(file);
   } catch (e) {
-    throw new SitecastError('INVALID_PARAMETER', `cannot open SQLite database ${file}: ${(e as Error).message}`, {
-      field: 'db',
-      path: file,
-    });
+    throw new SitecastError(
+      'INVALID_PARAMETER',
+      `cannot open SQLite database ${file}: ${(e as Error).message}`,
+      {
+        field: 'db',
+        path: file,
+      },
+    );
   }
   native.pragma('journal_mode = WAL');
   native.pragma('synchronous = NORMAL');
@@ -61,8 +66,10 @@ function openSqlite(file: string): SiteDatabase {
 
 // pg returns int8 (bigint) as strings by default; our bigints are epoch ms and byte counts, well within 2^53.
 const pgTypes = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text') =>
+    oid === 20
+      ? (v: string) => Number(v)
+      : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 function openPostgres(url: string): SiteDatabase {

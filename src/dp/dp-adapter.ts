@@ -54,7 +54,13 @@ export interface DpAdapter {
    * `manifestId`), verifies every byte, and switches the package to it atomically. Idempotent: activating
    * the version already current is a no-op.
    */
-  activate(packageId: string, version: number, manifestId: string, manifestBytes: Buffer, options: ActivateOptions): Promise<void>;
+  activate(
+    packageId: string,
+    version: number,
+    manifestId: string,
+    manifestBytes: Buffer,
+    options: ActivateOptions,
+  ): Promise<void>;
   /** What the DP serves for the package, or null when it has none. */
   packageState(packageId: string): Promise<DpPackageState | null>;
   /** Re-hashes the current version on the DP. */

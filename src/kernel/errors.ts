@@ -20,7 +20,12 @@ export const ErrorCatalog = {
   NOT_SOURCE_SITE: { wbem: 0x80041003, http: 409, exit: 4, summary: 'package owned by another site' },
   SOURCE_NOT_FOUND: { wbem: 0x80070002, http: 422, exit: 6, summary: 'package source missing' },
   SOURCE_ACCESS_DENIED: { wbem: 0x80070005, http: 422, exit: 6, summary: 'package source unreadable' },
-  SOURCE_CHANGING: { wbem: 0x80070020, http: 409, exit: 6, summary: 'package source kept changing while read' },
+  SOURCE_CHANGING: {
+    wbem: 0x80070020,
+    http: 409,
+    exit: 6,
+    summary: 'package source kept changing while read',
+  },
   UNSAFE_PATH: { wbem: 0x8007007b, http: 422, exit: 6, summary: 'unsafe file name in source' },
   NO_SOURCE: { wbem: 0x80041008, http: 400, exit: 2, summary: 'package has no source' },
   HASH_MISMATCH: { wbem: 0x80070017, http: 422, exit: 7, summary: 'content hash mismatch' },
@@ -92,12 +97,24 @@ export function toSitecastError(e: unknown, context = ''): SitecastError {
   switch (err?.code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new SitecastError('DISK_FULL', `${prefix}no space left on device${path ? ` (${path})` : ''}`, details, { cause: e });
+      return new SitecastError(
+        'DISK_FULL',
+        `${prefix}no space left on device${path ? ` (${path})` : ''}`,
+        details,
+        { cause: e },
+      );
     case 'ENOENT':
-      return new SitecastError('SOURCE_NOT_FOUND', `${prefix}${path ?? 'file'} does not exist`, details, { cause: e });
+      return new SitecastError('SOURCE_NOT_FOUND', `${prefix}${path ?? 'file'} does not exist`, details, {
+        cause: e,
+      });
     case 'EACCES':
     case 'EPERM':
-      return new SitecastError('SOURCE_ACCESS_DENIED', `${prefix}permission denied${path ? ` on ${path}` : ''}`, details, { cause: e });
+      return new SitecastError(
+        'SOURCE_ACCESS_DENIED',
+        `${prefix}permission denied${path ? ` on ${path}` : ''}`,
+        details,
+        { cause: e },
+      );
     case 'ABORT_ERR':
       return new SitecastError('CANCELLED', `${prefix}cancelled`, details, { cause: e });
   }

@@ -4,7 +4,13 @@
  * reason printed, or a failure under CI=true.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import { createTestDatabase, dialects, postgresUnavailableReason, type DialectName, type TestDatabase } from './databases.js';
+import {
+  createTestDatabase,
+  dialects,
+  postgresUnavailableReason,
+  type DialectName,
+  type TestDatabase,
+} from './databases.js';
 
 export interface DialectContext {
   readonly dialect: DialectName;

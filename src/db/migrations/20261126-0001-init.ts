@@ -52,7 +52,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('package_version')
-    .addColumn('package_id', 'varchar(8)', (c) => c.notNull().references('package.package_id').onDelete('cascade'))
+    .addColumn('package_id', 'varchar(8)', (c) =>
+      c.notNull().references('package.package_id').onDelete('cascade'),
+    )
     .addColumn('source_version', 'integer', (c) => c.notNull())
     .addColumn('manifest_id', 'varchar(64)', (c) => c.notNull())
     .addColumn('total_bytes', 'bigint', (c) => c.notNull())
@@ -76,12 +78,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('maintenance_mode', 'integer', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('distribution_point_name').unique().on('distribution_point').column('name').execute();
+  await db.schema
+    .createIndex('distribution_point_name')
+    .unique()
+    .on('distribution_point')
+    .column('name')
+    .execute();
 
   await db.schema
     .createTable('package_dp')
-    .addColumn('package_id', 'varchar(8)', (c) => c.notNull().references('package.package_id').onDelete('cascade'))
-    .addColumn('dp_id', 'integer', (c) => c.notNull().references('distribution_point.dp_id').onDelete('cascade'))
+    .addColumn('package_id', 'varchar(8)', (c) =>
+      c.notNull().references('package.package_id').onDelete('cascade'),
+    )
+    .addColumn('dp_id', 'integer', (c) =>
+      c.notNull().references('distribution_point.dp_id').onDelete('cascade'),
+    )
     .addColumn('state', 'integer', (c) => c.notNull())
     .addColumn('status', 'integer', (c) => c.notNull())
     .addColumn('target_version', 'integer', (c) => c.notNull())
@@ -108,7 +119,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('insertion_strings', 'text', (c) => c.notNull())
     .addColumn('time', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('status_message_pkg').on('status_message').columns(['package_id', 'time']).execute();
+  await db.schema
+    .createIndex('status_message_pkg')
+    .on('status_message')
+    .columns(['package_id', 'time'])
+    .execute();
 
   await db.schema
     .createTable('job')
@@ -135,7 +150,16 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see up()
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['job', 'status_message', 'package_dp', 'distribution_point', 'package_version', 'package', 'counter', 'site']) {
+  for (const t of [
+    'job',
+    'status_message',
+    'package_dp',
+    'distribution_point',
+    'package_version',
+    'package',
+    'counter',
+    'site',
+  ]) {
     await db.schema.dropTable(t).ifExists().execute();
   }
 }
