@@ -79,3 +79,15 @@ export interface GcResult {
   readonly bytesFreed: number;
   readonly manifestsRemoved: number;
 }
+
+/** The ingest side of the content library: what a snapshot writes new chunks into. */
+export interface IngestSink {
+  /** True when the store already holds the chunk (in-memory index, no I/O). Pins it until end(). */
+  hasChunk(id: ChunkId): boolean;
+  /** Adds a chunk whose id the caller computed from these very bytes. May buffer; durable after flush(). */
+  addChunk(id: ChunkId, bytes: Uint8Array): Promise<void>;
+  /** Makes every chunk added so far durable (fsync'd and indexed). */
+  flush(): Promise<void>;
+  /** Ends the session: unpins chunks (a manifest written after flush() now protects them from GC). */
+  end(): Promise<void>;
+}
