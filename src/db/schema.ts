@@ -58,6 +58,7 @@ export interface PackageVersionTable {
   total_bytes: number;
   file_count: number;
   chunk_count: number;
+  job_id: number | null;
   created_at: number;
 }
 
@@ -128,6 +129,8 @@ export interface JobTable {
   lease_owner: string | null;
   lease_expires: number | null;
   last_error: string | null;
+  /** 1 when a running job was cancelled: its handler is told at the next heartbeat. */
+  cancel_requested: Generated<number>;
   created_at: number;
   updated_at: number;
 }

@@ -60,6 +60,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('total_bytes', 'bigint', (c) => c.notNull())
     .addColumn('file_count', 'integer', (c) => c.notNull())
     .addColumn('chunk_count', 'integer', (c) => c.notNull())
+    // The refresh job that created the version: a re-run of the same job finds it and does not bump again.
+    .addColumn('job_id', 'integer')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('package_version_pk', ['package_id', 'source_version'])
     .execute();
