@@ -52,7 +52,8 @@ export interface DpAdapter {
   /**
    * Assembles the version described by `manifestBytes` (canonical bytes; the DP checks their SHA-256 is
    * `manifestId`), verifies every byte, and switches the package to it atomically. Idempotent: activating
-   * the version already current is a no-op.
+   * the version already current is a no-op, unless `seedFromExisting` is false (Redistribute), which
+   * rebuilds it from the chunks sent — the way a damaged copy is replaced.
    */
   activate(
     packageId: string,

@@ -1,1 +1,2 @@
 export type * from './dp-adapter.js';
+export * from './local-folder/index.js';

@@ -1,0 +1,364 @@
+/**
+ * The storage engine of a DP that keeps content as plain file trees: `<root>/<PackageID>` is a symlink to
+ * the current version's tree, the manifests of the current versions are the chunk index, and chunks
+ * received for a pending version wait in `.sitecast/incoming/<PackageID>/`. It knows nothing about where
+ * it runs: the local-folder adapter wraps it directly, the DP agent will wrap it behind HTTP.
+ *
+ * Commit point of `activate`: the rename(2) of a new symlink over `<root>/<PackageID>`. Before it the old
+ * version is served untouched; after it the new one is, complete and verified (see root-recovery.ts).
+ */
+import { lstat, mkdir, open, readFile, readdir, rename, statfs, symlink, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { sha256Hex } from '../../content/index.js';
+import type { ChunkId } from '../../content/index.js';
+import { SitecastError } from '../../kernel/index.js';
+import type { ActivateOptions, DpChunk, DpHealth, DpPackageState, DpVerifyReport } from '../dp-adapter.js';
+import { ChunkIndex, type CurrentVersion } from './chunk-index.js';
+import { dpFailure, rootProblem, unavailable } from './dp-failure.js';
+import { errnoOf, fsyncDir, mkdirOne, removeTree, writeFileAtomic } from './durable-fs.js';
+import {
+  FolderLayout,
+  TEMP_PREFIX,
+  assertChunkId,
+  assertPackageId,
+  parseManifestName,
+  randomHex8,
+} from './folder-layout.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { decodeReceivedManifest } from './received-manifest.js';
+import { presentedVersionDir, recoverRoot } from './root-recovery.js';
+import { assembleTree, pathInside, throwIfCancelled } from './tree-assembler.js';
+import { verifyTree } from './tree-verifier.js';
+
+export interface FolderDpStoreOptions {
+  /** The DP folder. Resolved to an absolute path. */
+  readonly root: string;
+  /** Create the root if it does not exist (only when the DP is added); otherwise a missing root is DP_UNAVAILABLE. */
+  readonly create?: boolean;
+}
+
+export class FolderDpStore {
+  readonly root: string;
+  private readonly layout: FolderLayout;
+  private readonly index = new ChunkIndex();
+  private readonly locks = new KeyedMutex();
+  private opening: Promise<void> | undefined;
+  private createRoot: boolean;
+
+  constructor(options: FolderDpStoreOptions) {
+    this.layout = new FolderLayout(resolveRoot(options.root));
+    this.root = this.layout.root;
+    this.createRoot = options.create === true;
+  }
+
+  /** Chunk ids among `ids` that are neither received for the package nor in any presented tree. */
+  async missingChunks(packageId: string, ids: readonly ChunkId[]): Promise<ChunkId[]> {
+    ids.forEach(assertChunkId);
+    return this.withPackage(packageId, `missingChunks ${packageId}`, async () => {
+      const received = new Set(await listNames(this.layout.packageIncoming(packageId)));
+      return [...new Set(ids)].filter((id) => !received.has(id) && !this.index.has(id));
+    });
+  }
+
+  /** Stores chunks for a pending version; all are hashed first, so one bad chunk stores nothing. */
+  async putChunks(packageId: string, chunks: readonly DpChunk[], signal?: AbortSignal): Promise<void> {
+    for (const chunk of chunks) {
+      assertChunkId(chunk.id);
+      const actual = sha256Hex(chunk.bytes);
+      if (actual !== chunk.id) {
+        throw new SitecastError(
+          'HASH_MISMATCH',
+          `chunk ${chunk.id} for ${packageId}: bytes hash to ${actual}`,
+          {
+            field: 'bytes',
+            id: chunk.id,
+          },
+        );
+      }
+    }
+    await this.withPackage(packageId, `putChunks ${packageId}`, async () => {
+      const dir = this.layout.packageIncoming(packageId);
+      await mkdirOne(dir);
+      for (const chunk of chunks) {
+        throwIfCancelled(signal, `putChunks ${packageId}`);
+        const path = join(dir, chunk.id);
+        if (!(await exists(path))) await writeFileAtomic(path, chunk.bytes, { durable: false });
+      }
+    });
+  }
+
+  /** Builds, verifies and atomically presents a version (see the file comment for the commit point). */
+  async activate(
+    packageId: string,
+    version: number,
+    manifestId: string,
+    manifestBytes: Buffer,
+    options: ActivateOptions,
+  ): Promise<void> {
+    const manifest = decodeReceivedManifest(packageId, version, manifestId, manifestBytes);
+    const context = `activate ${packageId} version ${version}`;
+    await this.withPackage(packageId, context, async () => {
+      const current = this.index.current(packageId);
+      // Redistribute (no seeding) rebuilds even the current version: that is how a damaged tree is repaired.
+      if (current?.manifestId === manifestId && options.seedFromExisting) return;
+      await this.assertPresentable(packageId);
+      const versionDir = FolderLayout.versionDirName(version, manifestId);
+      const staging = this.layout.stagingDir(packageId, versionDir);
+      const tree = this.layout.versionTree(packageId, versionDir);
+      const record = this.layout.manifestRecord(packageId, version, manifestId);
+      const currentRecord =
+        current && this.layout.manifestRecord(packageId, current.version, current.manifestId);
+      const tempLink = join(this.layout.tmp, `${packageId}.${randomHex8()}`);
+      try {
+        const { missing } = await assembleTree({
+          manifest,
+          stagingDir: staging,
+          incomingDir: this.layout.packageIncoming(packageId),
+          seeds: options.seedFromExisting ? (id) => this.seedRanges(id) : null,
+          signal: options.signal,
+        });
+        if (missing.length > 0) {
+          throw new SitecastError(
+            'MISSING_CHUNKS',
+            `${context}: ${missing.length} chunk(s) missing on DP ${this.root}, first ${missing[0]}`,
+            { missing, packageId, version },
+          );
+        }
+        throwIfCancelled(options.signal, context);
+        await mkdirOne(this.layout.packageVersions(packageId));
+        await rename(staging, tree);
+        await fsyncDir(this.layout.packageVersions(packageId));
+        await writeFileAtomic(record, manifestBytes, { durable: true });
+        await symlink(this.layout.linkTarget(packageId, versionDir), tempLink);
+        await rename(tempLink, this.layout.presented(packageId)); // the commit point
+      } catch (e) {
+        await removeTree(staging).catch(() => undefined);
+        await removeTree(tempLink).catch(() => undefined);
+        await removeTree(tree).catch(() => undefined);
+        if (record !== currentRecord) await removeTree(record).catch(() => undefined);
+        throw e;
+      }
+      this.index.set({ packageId, version, manifestId, versionDir, manifest });
+      await this.afterCommit(
+        packageId,
+        current,
+        record,
+        manifest.files.flatMap((f) => f.chunks.map((c) => c.id)),
+      );
+    });
+  }
+
+  /** What the DP presents for the package, or null. */
+  async packageState(packageId: string): Promise<DpPackageState | null> {
+    return this.withPackage(packageId, `packageState ${packageId}`, () => {
+      const current = this.index.current(packageId);
+      return Promise.resolve(current ? { version: current.version, manifestId: current.manifestId } : null);
+    });
+  }
+
+  /** Re-hashes every chunk of the presented version; changes nothing. NOT_FOUND when the package is absent. */
+  async verify(packageId: string, signal?: AbortSignal): Promise<DpVerifyReport> {
+    return this.withPackage(packageId, `verify ${packageId}`, async () => {
+      const current = this.requireCurrent(packageId);
+      const tree = this.layout.versionTree(packageId, current.versionDir);
+      const result = await verifyTree(tree, current.manifest, signal);
+      return { packageId, version: current.version, ...result };
+    });
+  }
+
+  /** Unpresents the package first, then deletes its trees, manifest records and pending chunks. Idempotent. */
+  async remove(packageId: string): Promise<void> {
+    await this.withPackage(packageId, `remove ${packageId}`, async () => {
+      if ((await presentedVersionDir(this.layout, packageId)) !== null) {
+        await unlink(this.layout.presented(packageId));
+        await fsyncDir(this.root);
+      }
+      this.index.delete(packageId);
+      await removeTree(this.layout.packageVersions(packageId));
+      for (const name of await listNames(this.layout.manifests)) {
+        if (parseManifestName(name)?.packageId === packageId)
+          await removeTree(join(this.layout.manifests, name));
+      }
+      await this.dropPending(packageId);
+    });
+  }
+
+  /** Drops the chunks received for a version not yet activated, and any staging tree. */
+  async discardPending(packageId: string): Promise<void> {
+    await this.withPackage(packageId, `discardPending ${packageId}`, () => this.dropPending(packageId));
+  }
+
+  /** A verified copy of a chunk from a presented tree or from any package's pending chunks (peers pull these). */
+  async readChunk(id: ChunkId): Promise<Buffer> {
+    assertChunkId(id);
+    try {
+      await this.ready(`readChunk ${id}`);
+      for (const range of this.seedRanges(id)) {
+        const bytes = await readRange(range.file, range.offset, range.size);
+        if (bytes && sha256Hex(bytes) === id) return bytes;
+      }
+      for (const packageId of await listNames(this.layout.incoming)) {
+        const bytes = await readFile(this.layout.incomingChunk(packageId, id)).catch(() => null);
+        if (bytes && sha256Hex(bytes) === id) return bytes;
+      }
+    } catch (e) {
+      throw await dpFailure(e, this.root, `readChunk ${id}`);
+    }
+    throw new SitecastError('NOT_FOUND', `chunk ${id} is not on DP ${this.root}`, { field: 'id', id });
+  }
+
+  async health(): Promise<DpHealth> {
+    try {
+      await this.ready('health');
+      // Being root makes access(W_OK) meaningless; a real write also catches read-only mounts.
+      const probe = join(this.layout.tmp, `${TEMP_PREFIX}probe-${randomHex8()}`);
+      await writeFileAtomic(probe, Buffer.from('probe'), { durable: false });
+      await unlink(probe);
+      const fs = await statfs(this.root);
+      return { online: true, freeBytes: Number(fs.bavail) * Number(fs.bsize) };
+    } catch (e) {
+      const failure = await dpFailure(e, this.root, 'health');
+      return { online: false, error: failure.message };
+    }
+  }
+
+  private async withPackage<T>(packageId: string, context: string, work: () => Promise<T>): Promise<T> {
+    assertPackageId(packageId);
+    try {
+      // Taken before any await, so calls on one package run in the order they were made.
+      return await this.locks.run(packageId, async () => {
+        await this.ready(context);
+        return work();
+      });
+    } catch (e) {
+      throw await dpFailure(e, this.root, context);
+    }
+  }
+
+  /** Checks the root on every call (never recreating it) and runs crash recovery once per appearance. */
+  private async ready(context: string): Promise<void> {
+    if (this.createRoot) {
+      await mkdir(this.root, { recursive: true });
+      this.createRoot = false;
+    }
+    const problem = await rootProblem(this.root);
+    if (problem) {
+      // The root may come back (a remounted disk) with other content: reload it then.
+      this.opening = undefined;
+      throw unavailable(this.root, problem, context);
+    }
+    this.opening ??= this.open().catch((e: unknown) => {
+      this.opening = undefined;
+      throw e;
+    });
+    await this.opening;
+  }
+
+  private async open(): Promise<void> {
+    this.index.clear();
+    for (const current of await recoverRoot(this.layout)) this.index.set(current);
+  }
+
+  private requireCurrent(packageId: string): CurrentVersion {
+    const current = this.index.current(packageId);
+    if (!current) {
+      throw new SitecastError('NOT_FOUND', `package ${packageId} is not on DP ${this.root}`, {
+        field: 'packageId',
+        packageId,
+      });
+    }
+    return current;
+  }
+
+  /** `<root>/<PackageID>` must be absent or our own link: an admin's folder of that name is never replaced. */
+  private async assertPresentable(packageId: string): Promise<void> {
+    const presented = this.layout.presented(packageId);
+    const stat = await lstat(presented).catch((e: unknown) => {
+      if (errnoOf(e) === 'ENOENT') return null;
+      throw e;
+    });
+    if (stat && (await presentedVersionDir(this.layout, packageId)) === null) {
+      throw new SitecastError('ALREADY_EXISTS', `${presented} exists and is not managed by sitecast`, {
+        path: presented,
+      });
+    }
+  }
+
+  private seedRanges(id: ChunkId): { file: string; offset: number; size: number }[] {
+    return this.index.locate(id).map((l) => ({
+      file: pathInside(this.layout.versionTree(l.packageId, l.versionDir), l.path),
+      offset: l.offset,
+      size: l.size,
+    }));
+  }
+
+  /**
+   * Best-effort cleanup once the new version is presented; whatever a crash leaves here is finished by
+   * recovery on the next open, so failures are not reported to a caller whose activation succeeded.
+   */
+  private async afterCommit(
+    packageId: string,
+    previous: CurrentVersion | undefined,
+    record: string,
+    consumed: readonly ChunkId[],
+  ): Promise<void> {
+    try {
+      await fsyncDir(this.root);
+      if (previous) {
+        await removeTree(this.layout.versionTree(packageId, previous.versionDir));
+        const old = this.layout.manifestRecord(packageId, previous.version, previous.manifestId);
+        if (old !== record) await removeTree(old);
+      }
+      for (const id of new Set(consumed)) await removeTree(this.layout.incomingChunk(packageId, id));
+    } catch {
+      // See the JSDoc: recovery converges.
+    }
+  }
+
+  private async dropPending(packageId: string): Promise<void> {
+    await removeTree(this.layout.packageIncoming(packageId));
+    for (const name of await listNames(this.layout.staging)) {
+      if (name.startsWith(`${packageId}.`)) await removeTree(join(this.layout.staging, name));
+    }
+  }
+}
+
+function resolveRoot(root: string): string {
+  if (root.length === 0)
+    throw new SitecastError('INVALID_PARAMETER', 'DP root must not be empty', { field: 'root' });
+  return resolve(root);
+}
+
+async function listNames(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+async function readRange(file: string, offset: number, size: number): Promise<Buffer | null> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(size);
+      const { bytesRead } = await handle.read(buffer, 0, size, offset);
+      return bytesRead === size ? buffer : null;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return null;
+  }
+}

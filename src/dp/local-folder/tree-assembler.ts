@@ -1,0 +1,183 @@
+/**
+ * Builds a version's file tree in a staging directory from verified chunks: those received for it
+ * (incoming) and byte ranges of trees the DP already presents (seeds). Every chunk is re-hashed right
+ * before it is written, so a seed range that rotted on disk counts as missing instead of being copied.
+ */
+import { chmod, open, readFile, unlink, utimes } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { sha256Hex } from '../../content/index.js';
+import type { ChunkId, Manifest } from '../../content/index.js';
+import { SitecastError } from '../../kernel/index.js';
+import { errnoOf, fsyncDir, mkdirOne } from './durable-fs.js';
+
+/** A verified copy of a chunk may sit at `offset` of `file` (absolute path). */
+export interface SeedRange {
+  readonly file: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface AssembleInput {
+  readonly manifest: Manifest;
+  /** Created here; its parent must exist. */
+  readonly stagingDir: string;
+  /** Where verified chunks received for this package wait, one file per id. */
+  readonly incomingDir: string;
+  /** Where else a chunk may be found; null when the version must be built from incoming chunks only. */
+  readonly seeds: ((id: ChunkId) => readonly SeedRange[]) | null;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface AssembleResult {
+  /** Chunk ids that could not be found with matching bytes; the tree is incomplete when non-empty. */
+  readonly missing: readonly ChunkId[];
+  readonly bytesWritten: number;
+}
+
+const maxOpenSeeds = 16;
+
+export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new SitecastError('CANCELLED', `${what} cancelled`);
+}
+
+/** Joins a manifest path (already validated by decodeManifest) under `base`, refusing any escape. */
+export function pathInside(base: string, relative: string): string {
+  const full = resolve(base, ...relative.split('/'));
+  if (!full.startsWith(base + sep)) {
+    throw new SitecastError('UNSAFE_PATH', `manifest path ${JSON.stringify(relative)} leaves ${base}`, {
+      path: relative,
+      field: 'path',
+    });
+  }
+  return full;
+}
+
+export async function assembleTree(input: AssembleInput): Promise<AssembleResult> {
+  const source = new ChunkSource(input.incomingDir, input.seeds);
+  const missing = new Set<ChunkId>();
+  let bytesWritten = 0;
+  const dirs = directoriesOf(input.manifest);
+  try {
+    await mkdirOne(input.stagingDir);
+    for (const dir of dirs) await mkdirOne(pathInside(input.stagingDir, dir));
+    for (const file of input.manifest.files) {
+      const path = pathInside(input.stagingDir, file.path);
+      const handle = await open(path, 'wx', 0o600);
+      try {
+        let offset = 0;
+        for (const chunk of file.chunks) {
+          throwIfCancelled(input.signal, `assembling ${input.manifest.packageId}`);
+          const bytes = await source.get(chunk.id, chunk.size);
+          if (!bytes) missing.add(chunk.id);
+          // Once something is missing the tree will be thrown away: keep looking only to list every gap.
+          else if (missing.size === 0) {
+            await handle.write(bytes, 0, bytes.length, offset);
+            bytesWritten += bytes.length;
+          }
+          offset += chunk.size;
+        }
+        if (missing.size === 0) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (missing.size === 0) {
+        await chmod(path, file.mode & 0o777);
+        const mtime = new Date(file.mtime);
+        await utimes(path, mtime, mtime);
+      }
+    }
+    if (missing.size === 0) {
+      for (const dir of dirs) await fsyncDir(pathInside(input.stagingDir, dir));
+      await fsyncDir(input.stagingDir);
+    }
+  } finally {
+    await source.close();
+  }
+  return { missing: [...missing], bytesWritten };
+}
+
+/** Every directory the tree needs (listed ones and parents of files), parents before children. */
+function directoriesOf(manifest: Manifest): string[] {
+  const dirs = new Set<string>();
+  const addWithParents = (path: string): void => {
+    for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) dirs.add(path.slice(0, i));
+    dirs.add(path);
+  };
+  for (const d of manifest.directories) addWithParents(d);
+  for (const f of manifest.files) {
+    const slash = f.path.lastIndexOf('/');
+    if (slash > 0) addWithParents(f.path.slice(0, slash));
+  }
+  // A parent is a prefix of its children, so it sorts first.
+  return [...dirs].sort();
+}
+
+class ChunkSource {
+  private readonly handles = new Map<string, FileHandle | null>();
+  private readonly badSeeds = new Set<string>();
+
+  constructor(
+    private readonly incomingDir: string,
+    private readonly seeds: ((id: ChunkId) => readonly SeedRange[]) | null,
+  ) {}
+
+  /** The chunk's bytes, hashed and found equal to `id`, or null when no source has them. */
+  async get(id: ChunkId, size: number): Promise<Buffer | null> {
+    const incoming = await this.fromIncoming(id, size);
+    if (incoming) return incoming;
+    for (const seed of this.seeds?.(id) ?? []) {
+      const key = `${seed.file}\0${seed.offset}`;
+      if (seed.size !== size || this.badSeeds.has(key)) continue;
+      const bytes = await this.readRange(seed);
+      if (bytes && sha256Hex(bytes) === id) return bytes;
+      this.badSeeds.add(key);
+    }
+    return null;
+  }
+
+  private async fromIncoming(id: ChunkId, size: number): Promise<Buffer | null> {
+    const path = join(this.incomingDir, id);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return null;
+      throw e;
+    }
+    if (bytes.length === size && sha256Hex(bytes) === id) return bytes;
+    // It rotted after it was verified on arrival: drop it so missingChunks asks for it again.
+    await unlink(path).catch(() => undefined);
+    return null;
+  }
+
+  private async readRange(seed: SeedRange): Promise<Buffer | null> {
+    try {
+      const handle = await this.handle(seed.file);
+      if (!handle) return null;
+      const buffer = Buffer.allocUnsafe(seed.size);
+      const { bytesRead } = await handle.read(buffer, 0, seed.size, seed.offset);
+      return bytesRead === seed.size ? buffer : null;
+    } catch {
+      // An unreadable seed (removed by another package's switch, EIO, …) is simply not a source.
+      return null;
+    }
+  }
+
+  private async handle(file: string): Promise<FileHandle | null> {
+    if (this.handles.has(file)) return this.handles.get(file) ?? null;
+    if (this.handles.size >= maxOpenSeeds) {
+      const [oldest, handle] = this.handles.entries().next().value as [string, FileHandle | null];
+      this.handles.delete(oldest);
+      await handle?.close();
+    }
+    const handle = await open(file, 'r').catch(() => null);
+    this.handles.set(file, handle);
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    for (const handle of this.handles.values()) await handle?.close().catch(() => undefined);
+    this.handles.clear();
+  }
+}
