@@ -1,3 +1,9 @@
 export type * from './types.js';
 export { encodeManifest, decodeManifest, manifestIdOf, manifestStats, sha256Hex } from './manifest.js';
 export { assertSafePath, assertNoCaseCollisions, unsafePathReason } from './safe-path.js';
+export { ContentLibrary, type ContentLibraryOptions } from './content-library.js';
+export { PackStore, type PackStoreOptions, type PackStoreStats, type ChunkToPut } from './pack-store.js';
+export { FsManifestStore } from './manifest-store.js';
+export { collectGarbage, type GcOptions, type ContentGcResult } from './gc.js';
+export { ChunkerPool, type ChunkerPoolOptions } from './chunker-pool.js';
+export { snapshotSource, type SourceSnapshot, type SnapshotSourceOptions } from './snapshot.js';

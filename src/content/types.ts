@@ -84,7 +84,11 @@ export interface GcResult {
 export interface IngestSink {
   /** True when the store already holds the chunk (in-memory index, no I/O). Pins it until end(). */
   hasChunk(id: ChunkId): boolean;
-  /** Adds a chunk whose id the caller computed from these very bytes. May buffer; durable after flush(). */
+  /**
+   * Adds a chunk whose id the caller computed from these very bytes. May buffer; durable after flush().
+   * The bytes are only valid until the returned promise settles (the snapshot reuses their buffer): copy them
+   * to keep them.
+   */
   addChunk(id: ChunkId, bytes: Uint8Array): Promise<void>;
   /** Makes every chunk added so far durable (fsync'd and indexed). */
   flush(): Promise<void>;

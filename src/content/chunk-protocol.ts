@@ -1,0 +1,67 @@
+/** Messages between the chunker pool (main thread) and its chunk workers. */
+import type { ChunkingParams } from './fastcdc.js';
+
+export interface WorkerConfig {
+  readonly chunking: ChunkingParams;
+  /** Bytes read per block; a batch of chunks goes back to the main thread after each block. */
+  readonly blockBytes: number;
+  /** Reusable block buffers of blockBytes + maxSize bytes, shared with the main thread. */
+  readonly blocks: readonly SharedArrayBuffer[];
+}
+
+/**
+ * Chunk and hash the chain of chunks that starts with a (forced) cut at `start` and continues while the
+ * chunk start is before `end`; the last chunk may run past `end` (up to `maxSize`), never past `fileSize`.
+ */
+export interface SegmentTask {
+  readonly type: 'task';
+  readonly taskId: number;
+  readonly path: string;
+  readonly start: number;
+  readonly end: number;
+  readonly fileSize: number;
+}
+
+export interface CancelMessage {
+  readonly type: 'cancel';
+  readonly taskId: number;
+}
+
+/** A shared block the main thread is done with, for the worker to fill again. */
+export interface RecycleMessage {
+  readonly type: 'recycle';
+  readonly block: number;
+}
+
+export type ToWorker = SegmentTask | CancelMessage | RecycleMessage;
+
+/** Consecutive chunks of one task; their bytes are in shared block `block`, or in `buffer` when -1. */
+export interface ChunkBatch {
+  readonly type: 'batch';
+  readonly taskId: number;
+  readonly block: number;
+  /** A fresh buffer, transferred (not copied), when no shared block was free. */
+  readonly buffer: ArrayBuffer | null;
+  /** File offset of byte 0 of the block or buffer. */
+  readonly bufferFileOffset: number;
+  /** Offsets of each chunk inside `buffer`. */
+  readonly starts: readonly number[];
+  readonly sizes: readonly number[];
+  /** Lowercase hex SHA-256 of each chunk. */
+  readonly ids: readonly string[];
+}
+
+export interface TaskDone {
+  readonly type: 'done';
+  readonly taskId: number;
+}
+
+export interface TaskFailed {
+  readonly type: 'failed';
+  readonly taskId: number;
+  /** errno code (ENOENT, EACCES, …), 'SHORT_READ' when the file ended early, or 'ERROR'. */
+  readonly code: string;
+  readonly message: string;
+}
+
+export type FromWorker = ChunkBatch | TaskDone | TaskFailed;

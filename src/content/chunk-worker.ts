@@ -1,0 +1,166 @@
+/**
+ * Chunk worker thread: reads a segment of a file in blocks, cuts it with FastCDC, hashes every chunk with
+ * node:crypto SHA-256 and sends the chunks back per block, without copying the bytes.
+ *
+ * Blocks are SharedArrayBuffers the pool gave this worker once; the main thread hands a block back (by
+ * index) when it is done with its chunks. Reused blocks matter: a fresh 4 MiB buffer per block costs page
+ * faults here and, as transferred external memory, a major GC on the main thread every ~64 MiB; together
+ * they doubled the CPU per GiB. When no block is free the worker falls back to a fresh ArrayBuffer and
+ * transfers it, so a slow reader never blocks a worker (which could deadlock readers of several files).
+ * Tasks run one at a time in arrival order; between blocks the worker yields so cancel messages land.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { hash } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createChunker, cutLength } from './fastcdc.js';
+import type { ChunkBatch, FromWorker, SegmentTask, ToWorker, WorkerConfig } from './chunk-protocol.js';
+
+const config = workerData as WorkerConfig;
+const chunker = createChunker(config.chunking);
+const port = parentPort!;
+
+const capacity = config.blockBytes + chunker.maxSize;
+const freeBlocks: number[] = config.blocks.map((_, i) => i);
+const queue: SegmentTask[] = [];
+const cancelled = new Set<number>();
+let running = false;
+
+class ShortRead extends Error {}
+
+/** A buffer being filled: a view of a shared block (block >= 0) or of a fresh ArrayBuffer (block -1). */
+interface Buf {
+  readonly bytes: Uint8Array;
+  readonly block: number;
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'cancel') cancelled.add(m.taskId);
+  else if (m.type === 'recycle') freeBlocks.push(m.block);
+  else {
+    queue.push(m);
+    void pump();
+  }
+});
+
+async function pump(): Promise<void> {
+  if (running) return;
+  running = true;
+  try {
+    for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
+      try {
+        if (!cancelled.has(task.taskId)) await runTask(task);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        const failed: FromWorker = {
+          type: 'failed',
+          taskId: task.taskId,
+          code: e instanceof ShortRead ? 'SHORT_READ' : (err.code ?? 'ERROR'),
+          message: err.message ?? String(e),
+        };
+        port.postMessage(failed);
+        cancelled.delete(task.taskId);
+        continue;
+      }
+      cancelled.delete(task.taskId);
+      port.postMessage({ type: 'done', taskId: task.taskId } satisfies FromWorker);
+    }
+  } finally {
+    running = false;
+  }
+}
+
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function allocate(length: number): Buf {
+  const block = freeBlocks.pop();
+  if (block === undefined) return { bytes: new Uint8Array(length), block: -1 };
+  return { bytes: new Uint8Array(config.blocks[block]!, 0, length), block };
+}
+
+async function runTask(task: SegmentTask): Promise<void> {
+  const { taskId, path, start, end, fileSize } = task;
+  const maxSize = chunker.maxSize;
+  // No chunk that starts before `end` reaches past end + maxSize.
+  const readLimit = Math.min(fileSize, end + maxSize);
+  let held: Buf | undefined;
+  const fd = openSync(path, 'r');
+  try {
+    let bufFile = start;
+    let buf = (held = allocate(Math.min(capacity, readLimit - start)));
+    let bufLen = fill(fd, buf.bytes, 0, bufFile, readLimit);
+    let starts: number[] = [];
+    let sizes: number[] = [];
+    let ids: string[] = [];
+    let pos = start;
+    while (pos < end && pos < fileSize) {
+      const rel = pos - bufFile;
+      const need = Math.min(maxSize, fileSize - pos);
+      if (bufLen - rel < need) {
+        // Refill: the unchunked tail moves to the front of another buffer, the old one goes to main.
+        const next = allocate(Math.min(capacity, readLimit - pos));
+        next.bytes.set(buf.bytes.subarray(rel, bufLen));
+        held = next;
+        if (starts.length > 0) send(taskId, buf, bufFile, starts, sizes, ids);
+        else if (buf.block >= 0) freeBlocks.push(buf.block);
+        starts = [];
+        sizes = [];
+        ids = [];
+        buf = next;
+        bufLen = fill(fd, buf.bytes, bufLen - rel, pos, readLimit);
+        bufFile = pos;
+        await yieldToEvents();
+        if (cancelled.has(taskId)) return;
+        continue;
+      }
+      const len = cutLength(buf.bytes, rel, rel + need, chunker);
+      starts.push(rel);
+      sizes.push(len);
+      ids.push(hash('sha256', buf.bytes.subarray(rel, rel + len), 'hex'));
+      pos += len;
+    }
+    if (starts.length > 0) {
+      held = undefined;
+      send(taskId, buf, bufFile, starts, sizes, ids);
+    }
+  } finally {
+    if (held && held.block >= 0) freeBlocks.push(held.block);
+    closeSync(fd);
+  }
+}
+
+/** Fills buf[from..] with file bytes starting at file offset bufFile + from; returns the bytes now valid. */
+function fill(fd: number, buf: Uint8Array, from: number, bufFile: number, readLimit: number): number {
+  let len = from;
+  const want = Math.min(buf.length, readLimit - bufFile);
+  while (len < want) {
+    const n = readSync(fd, buf, len, want - len, bufFile + len);
+    if (n === 0) throw new ShortRead(`file ended at ${bufFile + len}, before ${readLimit}`);
+    len += n;
+  }
+  return len;
+}
+
+function send(
+  taskId: number,
+  buf: Buf,
+  bufferFileOffset: number,
+  starts: number[],
+  sizes: number[],
+  ids: string[],
+): void {
+  const shared = buf.block >= 0;
+  const batch: ChunkBatch = {
+    type: 'batch',
+    taskId,
+    block: buf.block,
+    buffer: shared ? null : (buf.bytes.buffer as ArrayBuffer),
+    bufferFileOffset,
+    starts,
+    sizes,
+    ids,
+  };
+  if (shared) port.postMessage(batch);
+  else port.postMessage(batch, [buf.bytes.buffer as ArrayBuffer]);
+}

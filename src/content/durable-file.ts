@@ -1,0 +1,65 @@
+/**
+ * Crash-safe file primitives shared by the pack and manifest stores: a file becomes visible only through a
+ * rename after its bytes are fsync'd, and the rename itself is made durable by fsyncing the directory.
+ */
+import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { SitecastError, toSitecastError } from '../kernel/index.js';
+
+/**
+ * Maps an fs failure inside the store to a SitecastError. Only "disk full" keeps its errno meaning: the
+ * generic mapping turns ENOENT/EACCES into SOURCE_* codes, which would blame a package source, not the store.
+ */
+export function storeIoError(e: unknown, what: string): SitecastError {
+  if (e instanceof SitecastError) return e;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return toSitecastError(e, what);
+  const message = e instanceof Error ? e.message : String(e);
+  return new SitecastError('FAILED', `${what}: ${message}`, { errno: code }, { cause: e });
+}
+
+export function isErrno(e: unknown, code: string): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === code;
+}
+
+/** Makes renames and unlinks inside `dir` durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Best-effort removal for cleanup paths; a file already gone is fine. */
+export async function removeQuietly(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch {
+    // Cleanup must never mask the error that triggered it.
+  }
+}
+
+/** Writes `bytes` to `tmpPath`, fsyncs, renames onto `path`; on failure no temp file is left behind. */
+export async function writeFileDurable(
+  path: string,
+  tmpPath: string,
+  bytes: Uint8Array,
+  syncDir = true,
+): Promise<void> {
+  try {
+    const fh = await open(tmpPath, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmpPath, path);
+    if (syncDir) await fsyncDir(dirname(path));
+  } catch (e) {
+    await removeQuietly(tmpPath);
+    throw storeIoError(e, `writing ${path}`);
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The site's content library chunk store on a filesystem: chunks live in append-only pack files
+ * (`<root>/packs/<seq>.pack` + `<seq>.idx`, see pack-format.ts) with an in-memory index, because one file
+ * per chunk costs more than the hashing (casync spent half its ingest creating files).
+ *
+ * One process owns a store directory at a time. Writers: ingest sessions (snapshots), put/putMany
+ * (received chunks, group-committed), and GC compaction; each writes its own pack, so they never block
+ * each other. GC and verification take the store mutex; index mutations are synchronous and so atomic.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SitecastError } from '../kernel/index.js';
+import { AsyncMutex } from './async-mutex.js';
+import { isErrno, storeIoError } from './durable-file.js';
+import { FdCache } from './fd-cache.js';
+import { PackIngestSession } from './ingest-session.js';
+import type { IngestHost } from './ingest-session.js';
+import { assertChunkId, sha256Of } from './pack-format.js';
+import { PackIndex } from './pack-index.js';
+import type { ChunkRecord } from './pack-index.js';
+import { loadPacks } from './pack-loader.js';
+import type { LoadReport } from './pack-loader.js';
+import { sweepPacks } from './pack-sweep.js';
+import type { SweepHost, SweepOptions, SweepResult } from './pack-sweep.js';
+import { PackWriter } from './pack-writer.js';
+import type { SealedPack } from './pack-writer.js';
+import { verifyPacks } from './verify-store.js';
+import type { VerifyStoreOptions, VerifyStoreReport } from './verify-store.js';
+import type { ChunkId, ChunkStore, IngestSink } from './types.js';
+
+export interface PackStoreOptions {
+  /** An ingest pack is sealed and a new one started at this size. Default 256 MiB. */
+  readonly packBytes?: number;
+  /** Staging buffer per open pack (two are used, one filling while the other is written). Default 8 MiB. */
+  readonly writeBufferBytes?: number;
+  /** Pack read handles kept open. Default 64. */
+  readonly maxOpenFiles?: number;
+  /** Where warnings go (a quarantined pack). Default: process.emitWarning. */
+  readonly warn?: (message: string) => void;
+}
+
+export interface PackStoreStats {
+  /** Distinct chunks in the store. */
+  readonly chunks: number;
+  readonly chunkBytes: number;
+  readonly packs: number;
+  /** Bytes of all pack files. */
+  readonly packBytes: number;
+  /** Pack bytes no chunk needs: duplicates, plus dead chunks the last GC left in place (an estimate). */
+  readonly reclaimableBytes: number;
+  readonly pinnedChunks: number;
+  readonly openSessions: number;
+}
+
+export interface ChunkToPut {
+  readonly id: ChunkId;
+  readonly bytes: Buffer;
+}
+
+interface PutBatch {
+  readonly items: ChunkToPut[];
+  readonly done: Promise<void>;
+}
+
+export class PackStore implements ChunkStore {
+  readonly root: string;
+  /** What opening found: temp files and unindexed packs removed, packs quarantined. */
+  readonly loadReport: LoadReport;
+  readonly #packsDir: string;
+  readonly #index: PackIndex;
+  readonly #fds: FdCache;
+  readonly #mutex = new AsyncMutex();
+  readonly #sessions = new Set<PackIngestSession>();
+  readonly #packBytes: number;
+  readonly #bufferBytes: number;
+  #nextSeq: number;
+  #closed = false;
+  #putChain: Promise<void> = Promise.resolve();
+  #openBatch: PutBatch | null = null;
+  readonly #host: IngestHost & SweepHost;
+
+  private constructor(root: string, index: PackIndex, report: LoadReport, options: PackStoreOptions) {
+    this.root = root;
+    this.loadReport = report;
+    this.#packsDir = join(root, 'packs');
+    this.#index = index;
+    this.#nextSeq = report.nextSeq;
+    this.#packBytes = options.packBytes ?? 256 * 1024 * 1024;
+    this.#bufferBytes = options.writeBufferBytes ?? 8 * 1024 * 1024;
+    this.#fds = new FdCache(options.maxOpenFiles ?? 64);
+    this.#host = {
+      index,
+      fds: this.#fds,
+      packBytes: this.#packBytes,
+      createWriter: () => PackWriter.create(this.#packsDir, this.#nextSeq++, this.#bufferBytes),
+      registerSealed: (sealed: SealedPack) => void index.addPack(sealed),
+      sessionEnded: (session: PackIngestSession) => void this.#sessions.delete(session),
+      readRecord: (rec: ChunkRecord) => this.#readRecord(rec),
+    };
+  }
+
+  /** Opens (creating if needed) the store under `root`, recovering from an interrupted write. */
+  static async open(root: string, options: PackStoreOptions = {}): Promise<PackStore> {
+    for (const field of ['packBytes', 'writeBufferBytes', 'maxOpenFiles'] as const) {
+      const v = options[field];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
+        throw new SitecastError('INVALID_PARAMETER', `${field} must be a positive integer, got ${v}`, {
+          field,
+        });
+      }
+    }
+    const packsDir = join(root, 'packs');
+    try {
+      await mkdir(packsDir, { recursive: true });
+    } catch (e) {
+      throw storeIoError(e, `creating pack directory ${packsDir}`);
+    }
+    const warn =
+      options.warn ?? ((m: string) => process.emitWarning(m, { code: 'SITECAST_PACK_QUARANTINED' }));
+    const index = new PackIndex(packsDir);
+    const report = await loadPacks(packsDir, join(root, 'quarantine'), index, warn);
+    return new PackStore(root, index, report, options);
+  }
+
+  /** Starts an ingest session (a snapshot's sink). Several may run at once. */
+  beginIngest(): IngestSink {
+    this.#assertOpen();
+    const session = new PackIngestSession(this.#host);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  has(ids: readonly ChunkId[]): Promise<Set<ChunkId>> {
+    this.#assertOpen();
+    const present = new Set<ChunkId>();
+    for (const id of ids) if (this.#index.has(id)) present.add(id);
+    return Promise.resolve(present);
+  }
+
+  /** Sync form of has() for one id. */
+  hasSync(id: ChunkId): boolean {
+    return this.#index.has(id);
+  }
+
+  async get(id: ChunkId): Promise<Buffer> {
+    this.#assertOpen();
+    assertChunkId(id);
+    for (let attempt = 0; ; attempt++) {
+      const rec = this.#index.get(id);
+      if (!rec) throw new SitecastError('NOT_FOUND', `chunk ${id} is not in the content library`, { id });
+      let bytes: Buffer;
+      try {
+        bytes = await this.#readRecord(rec);
+      } catch (e) {
+        // GC moved the chunk to a compacted pack and deleted the old one between lookup and open.
+        if (isErrno(e, 'ENOENT') && attempt < 3 && this.#index.get(id) !== rec) continue;
+        throw readError(e, rec);
+      }
+      if (sha256Of(bytes) !== id) {
+        throw new SitecastError(
+          'CORRUPT_DATA',
+          `chunk ${id} in pack ${rec.pack.packPath} at offset ${rec.offset} does not match its hash`,
+          { id, path: rec.pack.packPath, offset: rec.offset },
+        );
+      }
+      return bytes;
+    }
+  }
+
+  /** Stores a received chunk durably after checking its hash (HASH_MISMATCH otherwise). */
+  put(id: ChunkId, bytes: Buffer): Promise<void> {
+    return this.putMany([{ id, bytes }]);
+  }
+
+  /**
+   * Stores received chunks durably; every hash is checked before anything is written. Concurrent calls
+   * are group-committed into one pack, so per-chunk PUTs do not create a pack each.
+   */
+  async putMany(chunks: readonly ChunkToPut[]): Promise<void> {
+    this.#assertOpen();
+    const fresh: ChunkToPut[] = [];
+    for (const c of chunks) {
+      assertChunkId(c.id);
+      const actual = sha256Of(c.bytes);
+      if (actual !== c.id) {
+        throw new SitecastError('HASH_MISMATCH', `chunk ${c.id}: received bytes hash to ${actual}`, {
+          id: c.id,
+          field: 'bytes',
+        });
+      }
+      if (!this.#index.has(c.id)) fresh.push(c);
+    }
+    if (fresh.length === 0) return;
+    let batch = this.#openBatch;
+    if (!batch) {
+      const items: ChunkToPut[] = [];
+      const done = this.#putChain.then(() => {
+        if (this.#openBatch?.items === items) this.#openBatch = null;
+        return this.#writeBatch(items);
+      });
+      batch = { items, done };
+      this.#openBatch = batch;
+      this.#putChain = done.catch(() => undefined);
+    }
+    batch.items.push(...fresh);
+    await batch.done;
+  }
+
+  stats(): PackStoreStats {
+    const i = this.#index;
+    return {
+      chunks: i.chunkCount,
+      chunkBytes: i.chunkBytes,
+      packs: i.packCount,
+      packBytes: i.packBytes,
+      reclaimableBytes: i.packBytes - i.chunkBytes + i.deadBytes(),
+      pinnedChunks: i.pinCount,
+      openSessions: this.#sessions.size,
+    };
+  }
+
+  /**
+   * GC's sweep (see collectGarbage in gc.ts, which marks from manifests): drops chunks for which `isLive`
+   * is false and no ingest session pins them, deletes packs left without live chunks and compacts packs
+   * whose live fraction is below the threshold.
+   */
+  sweep(isLive: (id: ChunkId) => boolean, options: SweepOptions = {}): Promise<SweepResult> {
+    this.#assertOpen();
+    return this.#mutex.run(() => sweepPacks(this.#host, isLive, options));
+  }
+
+  /** Re-hashes every chunk; reports (and with `dropBad`, unindexes so a re-put can repair) bad ones. */
+  verify(options: VerifyStoreOptions = {}): Promise<VerifyStoreReport> {
+    this.#assertOpen();
+    return this.#mutex.run(() =>
+      verifyPacks(this.#index, (rec) => this.#readRecord(rec), this.loadReport.quarantined, options),
+    );
+  }
+
+  /** Ends open sessions (discarding unflushed chunks) and closes read handles. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#sessions].map((s) => s.end()));
+    await this.#putChain;
+    await this.#mutex.run(() => this.#fds.closeAll());
+  }
+
+  async #writeBatch(items: readonly ChunkToPut[]): Promise<void> {
+    const session = this.beginIngest();
+    try {
+      for (const c of items) await session.addChunk(c.id, c.bytes);
+      await session.flush();
+    } finally {
+      await session.end();
+    }
+  }
+
+  async #readRecord(rec: ChunkRecord): Promise<Buffer> {
+    const lease = await this.#fds.acquire(rec.pack.packPath);
+    try {
+      const buf = Buffer.allocUnsafe(rec.length);
+      let done = 0;
+      while (done < rec.length) {
+        const { bytesRead } = await lease.handle.read(buf, done, rec.length - done, rec.offset + done);
+        if (bytesRead === 0) {
+          throw new SitecastError(
+            'CORRUPT_DATA',
+            `pack ${rec.pack.packPath} ends before chunk ${rec.id} (offset ${rec.offset}, ${rec.length} bytes)`,
+            { id: rec.id, path: rec.pack.packPath },
+          );
+        }
+        done += bytesRead;
+      }
+      return buf;
+    } finally {
+      lease.release();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SitecastError('FAILED', `content library ${this.root} is closed`, { path: this.root });
+    }
+  }
+}
+
+function readError(e: unknown, rec: ChunkRecord): SitecastError {
+  if (e instanceof SitecastError) return e;
+  if (isErrno(e, 'ENOENT')) {
+    return new SitecastError('CORRUPT_DATA', `pack ${rec.pack.packPath} holding chunk ${rec.id} is missing`, {
+      id: rec.id,
+      path: rec.pack.packPath,
+    });
+  }
+  return storeIoError(e, `reading chunk ${rec.id} from ${rec.pack.packPath}`);
+}
