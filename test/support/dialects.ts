@@ -39,3 +39,12 @@ export function forEachDialect(name: string, body: (ctx: DialectContext) => void
     });
   }
 }
+
+/** Like forEachDialect, without creating a database: for fixtures that open their own (e.g. a whole site). */
+export function eachDialect(name: string, body: (dialect: DialectName) => void): void {
+  for (const dialect of dialects) {
+    const skip = dialect === 'postgres' && pgReason !== null;
+    if (skip) console.warn(`skipping ${name} [postgres]: ${pgReason}`);
+    (skip ? describe.skip : describe)(`${name} [${dialect}]`, () => body(dialect));
+  }
+}

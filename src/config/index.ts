@@ -1,0 +1,1 @@
+export { loadSettings, type Settings, type SettingsOverrides } from './settings.js';

@@ -1,0 +1,19 @@
+export * from './dp-state.js';
+export { DistributionService } from './distribution.service.js';
+export {
+  StatusService,
+  type ContentExtraInfo,
+  type DistPointStatus,
+  type SiteDetailStatus,
+  type StatusMessageView,
+} from './status.service.js';
+export { DpRegistry, type DpAdapterFactory, type AddLocalDpInput } from './dp-registry.service.js';
+export { DpRepository, nalPathOf, type DistributionPoint, type DpConfig } from './dp.repository.js';
+export { PackageDpRepository, type PackageDp } from './package-dp.repository.js';
+export { StatusMessageRepository, type StatusMessage } from './status-message.repository.js';
+export { statusMessageText } from './status-text.js';
+export type { ContentLibraryPort } from './content-library.js';
+export { JobKind, jobKey, type DistributionDeps, type TransferMode } from './deps.js';
+export { refreshJobHandler } from './refresh.job.js';
+export { transferJobHandler } from './transfer.job.js';
+export { verifyJobHandler, removeJobHandler, gcJobHandler } from './maintenance.jobs.js';

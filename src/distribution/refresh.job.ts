@@ -1,0 +1,146 @@
+import { checkSource, PkgSourceFlag } from '../catalog/index.js';
+import type { Job, JobHandler } from '../jobs/index.js';
+import { willRetry } from '../jobs/index.js';
+import { SitecastError, toSitecastError } from '../kernel/index.js';
+import { DpState, DpTargetStatus, MessageId, MessageState, Severity } from './dp-state.js';
+import { JobKind, jobKey, type DistributionDeps } from './deps.js';
+
+const removalStates: ReadonlySet<number> = new Set([
+  DpState.REMOVAL_PENDING,
+  DpState.REMOVAL_RETRYING,
+  DpState.REMOVAL_FAILED,
+]);
+
+/**
+ * The refresh job: snapshot the source, then in ONE transaction record the version (SourceVersion + 1),
+ * point every targeted DP at it and queue their transfers (invariant 3). A re-run of the same job after a
+ * crash finds its version (by job id) and does not create another.
+ */
+export function refreshJobHandler(d: DistributionDeps): JobHandler {
+  return async (job: Job, ctx) => {
+    const packageId = job.packageId!;
+    const pkg = await d.packages.find(packageId);
+    if (!pkg) return; // deleted meanwhile: nothing to refresh
+    if (await d.packages.findVersionByJob(packageId, job.id)) return; // committed before a crash
+    try {
+      if (pkg.sourceSite !== d.siteCode) {
+        throw new SitecastError(
+          'NOT_SOURCE_SITE',
+          `package ${packageId} is owned by site ${pkg.sourceSite}`,
+          { field: 'SourceSite' },
+        );
+      }
+      if (pkg.pkgSourceFlag !== PkgSourceFlag.Direct || !pkg.pkgSourcePath) {
+        throw new SitecastError('NO_SOURCE', `package ${packageId} has no source to refresh`, {
+          field: 'PkgSourcePath',
+        });
+      }
+      await checkSource(pkg.pkgSourcePath, pkg.packageType);
+      d.log?.(
+        `refresh ${packageId}: snapshot of ${pkg.pkgSourcePath} for SourceVersion ${pkg.sourceVersion + 1}`,
+      );
+      const snap = await d.library.snapshot(pkg.pkgSourcePath, {
+        packageId,
+        sourceVersion: pkg.sourceVersion + 1,
+        signal: ctx.signal,
+        onProgress: (e) => {
+          d.onProgress?.(e);
+        },
+      });
+      await ctx.heartbeat();
+      const now = d.clock.now();
+      const version = await d.packages.transaction(async (trx) => {
+        const v = await d.packages.commitVersion(
+          {
+            packageId,
+            previousVersion: pkg.sourceVersion,
+            manifestId: snap.manifestId,
+            totalBytes: snap.totalBytes,
+            fileCount: snap.fileCount,
+            chunkCount: snap.chunkCount,
+            jobId: job.id,
+          },
+          trx,
+        );
+        await d.packages.setActionInProgress(packageId, 0, trx);
+        const info = (messageId: number, strings: string[]) =>
+          d.messages.add(
+            {
+              packageId,
+              dpId: null,
+              messageId,
+              messageState: MessageState.Success,
+              severity: Severity.Informational,
+              insertionStrings: strings,
+              time: now,
+            },
+            trx,
+          );
+        await info(MessageId.SNAPSHOT_CREATED, [
+          packageId,
+          pkg.pkgSourcePath!,
+          String(v.sourceVersion),
+          String(snap.totalBytes),
+          String(snap.newBytes),
+        ]);
+        await info(MessageId.PACKAGE_UPDATED, [packageId]);
+        await info(MessageId.PACKAGE_PROCESSED, [packageId, String(v.sourceVersion)]);
+        for (const t of await d.targets.listForPackage(packageId, trx)) {
+          if (removalStates.has(t.state)) continue;
+          await d.targets.update(
+            packageId,
+            t.dpId,
+            {
+              targetVersion: v.sourceVersion,
+              state: t.installedVersion > 0 ? DpState.CONTENT_UPDATING : DpState.INSTALL_PENDING,
+              status: t.installedVersion > 0 ? DpTargetStatus.Updated : DpTargetStatus.Added,
+              bytesDone: 0,
+              bytesTotal: 0,
+              attempts: 0,
+              lastError: null,
+            },
+            now,
+            trx,
+          );
+          await d.queue.enqueue(
+            {
+              kind: JobKind.Transfer,
+              key: jobKey.transfer(packageId, t.dpId),
+              packageId,
+              payload: { dpId: t.dpId, mode: 'update' },
+              priority: pkg.priority,
+            },
+            trx,
+          );
+        }
+        // Old versions' chunks go once no DP needs them; a short delay lets this version's transfers start.
+        await d.queue.enqueue({ kind: JobKind.Gc, key: jobKey.gc(), priority: 3, runAt: now + 60_000 }, trx);
+        return v;
+      });
+      d.log?.(
+        `refresh ${packageId}: SourceVersion ${version.sourceVersion} recorded (${snap.totalBytes} bytes, ${snap.newBytes} new)`,
+      );
+    } catch (e) {
+      const err = toSitecastError(e, `refresh of ${packageId}`);
+      if (!willRetry(job, err) && !ctx.signal.aborted) {
+        const now = d.clock.now();
+        await d.packages.transaction(async (trx) => {
+          await d.packages.setActionInProgress(packageId, 0, trx);
+          await d.messages.add(
+            {
+              packageId,
+              dpId: null,
+              messageId: MessageId.PACKAGE_FAILED,
+              messageState: MessageState.Error,
+              severity: Severity.Error,
+              insertionStrings: [packageId, `${err.hex} ${err.message}`],
+              time: now,
+            },
+            trx,
+          );
+        });
+      }
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,155 @@
+import type { Package } from '../catalog/index.js';
+import type { DistributionDeps } from './deps.js';
+import { dpStateBucket, dpStateName, DpState } from './dp-state.js';
+import { statusMessageText } from './status-text.js';
+
+/** `SMS_ObjectContentExtraInfo`: what `Get-CMDistributionStatus` prints for a package. */
+export interface ContentExtraInfo {
+  readonly ObjectID: string;
+  readonly SoftwareName: string;
+  readonly Targeted: number;
+  readonly NumberSuccess: number;
+  readonly NumberInProgress: number;
+  readonly NumberErrors: number;
+  readonly NumberUnknown: number;
+  readonly SourceVersion: number;
+  readonly SourceSize: number;
+}
+
+/** `SMS_PackageStatusDistPointsSummarizer` row, with the transfer figures sitecast adds. */
+export interface DistPointStatus {
+  readonly PackageID: string;
+  readonly ServerNALPath: string;
+  readonly ServerName: string;
+  readonly SiteCode: string;
+  readonly State: number;
+  readonly StateName: string;
+  /** The version installed on the DP. */
+  readonly SourceVersion: number;
+  readonly TargetVersion: number;
+  readonly LastCopied: string | null;
+  readonly SummaryDate: string;
+  readonly BytesTotal: number;
+  readonly BytesDone: number;
+  readonly BytesSent: number;
+  readonly TransferRate: number;
+  readonly Attempts: number;
+  readonly LastError: string | null;
+}
+
+/** `SMS_PackageStatusDetailSummarizer`: per package × site. */
+export interface SiteDetailStatus {
+  readonly PackageID: string;
+  readonly SiteCode: string;
+  readonly Targeted: number;
+  readonly Installed: number;
+  readonly Retrying: number;
+  readonly Failed: number;
+  readonly SourceVersion: number;
+}
+
+export interface StatusMessageView {
+  readonly MessageID: number;
+  readonly MessageState: number;
+  readonly MessageSeverity: number;
+  readonly PackageID: string;
+  readonly ServerName: string | null;
+  readonly InsertionStrings: readonly string[];
+  readonly Text: string;
+  readonly Time: string;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Read side of distribution: the status classes admins query. */
+export class StatusService {
+  constructor(private readonly d: DistributionDeps) {}
+
+  async contentExtraInfo(packageId: string): Promise<ContentExtraInfo> {
+    const pkg = await this.d.packages.get(packageId);
+    return this.summarise(pkg);
+  }
+
+  async allContentExtraInfo(): Promise<ContentExtraInfo[]> {
+    return Promise.all((await this.d.packages.list()).map((p) => this.summarise(p)));
+  }
+
+  private async summarise(pkg: Package): Promise<ContentExtraInfo> {
+    const rows = await this.d.targets.listForPackage(pkg.packageId);
+    const counts = { success: 0, inProgress: 0, error: 0, unknown: 0 };
+    for (const r of rows) counts[dpStateBucket(r.state)]++;
+    return {
+      ObjectID: pkg.packageId,
+      SoftwareName: pkg.name,
+      Targeted: rows.length,
+      NumberSuccess: counts.success,
+      NumberInProgress: counts.inProgress,
+      NumberErrors: counts.error,
+      NumberUnknown: counts.unknown,
+      SourceVersion: pkg.sourceVersion,
+      SourceSize: pkg.packageSizeKb,
+    };
+  }
+
+  async distPointStatus(packageId: string): Promise<DistPointStatus[]> {
+    await this.d.packages.get(packageId);
+    const rows = await this.d.targets.listForPackage(packageId);
+    const dps = new Map((await this.d.dps.list()).map((dp) => [dp.dpId, dp]));
+    return rows.map((r) => {
+      const dp = dps.get(r.dpId);
+      return {
+        PackageID: r.packageId,
+        ServerNALPath: dp?.nalPath ?? '',
+        ServerName: dp?.name ?? `#${r.dpId}`,
+        SiteCode: dp?.siteCode ?? this.d.siteCode,
+        State: r.state,
+        StateName: dpStateName(r.state),
+        SourceVersion: r.installedVersion,
+        TargetVersion: r.targetVersion,
+        LastCopied: iso(r.lastCopied),
+        SummaryDate: new Date(r.updatedAt).toISOString(),
+        BytesTotal: r.bytesTotal,
+        BytesDone: r.bytesDone,
+        BytesSent: r.bytesSent,
+        TransferRate: r.rate,
+        Attempts: r.attempts,
+        LastError: r.lastError,
+      };
+    });
+  }
+
+  async siteDetail(packageId: string): Promise<SiteDetailStatus[]> {
+    const pkg = await this.d.packages.get(packageId);
+    const rows = await this.distPointStatus(packageId);
+    const bySite = new Map<string, DistPointStatus[]>();
+    for (const r of rows) bySite.set(r.SiteCode, [...(bySite.get(r.SiteCode) ?? []), r]);
+    if (bySite.size === 0) bySite.set(this.d.siteCode, []);
+    return [...bySite].map(([site, list]) => ({
+      PackageID: packageId,
+      SiteCode: site,
+      Targeted: list.length,
+      Installed: list.filter((r) => r.State === DpState.INSTALLED).length,
+      Retrying: list.filter(
+        (r) => r.State === DpState.INSTALL_RETRYING || r.State === DpState.REMOVAL_RETRYING,
+      ).length,
+      Failed: list.filter((r) => r.State === DpState.INSTALL_FAILED || r.State === DpState.REMOVAL_FAILED)
+        .length,
+      SourceVersion: pkg.sourceVersion,
+    }));
+  }
+
+  async messages(packageId: string, limit = 50): Promise<StatusMessageView[]> {
+    const dps = new Map((await this.d.dps.list()).map((dp) => [dp.dpId, dp.name]));
+    const list = await this.d.messages.list({ packageId, limit });
+    return list.map((m) => ({
+      MessageID: m.messageId,
+      MessageState: m.messageState,
+      MessageSeverity: m.severity,
+      PackageID: m.packageId,
+      ServerName: m.dpId === null ? null : (dps.get(m.dpId) ?? null),
+      InsertionStrings: m.insertionStrings,
+      Text: statusMessageText(m.messageId, m.insertionStrings),
+      Time: new Date(m.time).toISOString(),
+    }));
+  }
+}

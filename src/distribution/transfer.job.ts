@@ -1,0 +1,244 @@
+import { decodeManifest, manifestStats, type ChunkId } from '../content/index.js';
+import type { DpAdapter, DpChunk } from '../dp/index.js';
+import type { Job, JobHandler } from '../jobs/index.js';
+import { willRetry } from '../jobs/index.js';
+import { isSitecastError, RateMeter, SitecastError, toSitecastError } from '../kernel/index.js';
+import { DpState, DpTargetStatus, MessageId, MessageState, Severity } from './dp-state.js';
+import type { DistributionDeps, TransferMode } from './deps.js';
+import type { DistributionPoint } from './dp.repository.js';
+
+/** Chunks go to a DP in batches of at most this many bytes (and the DP verifies each one). */
+const batchBytes = 8 * 1024 * 1024;
+/** How often progress reaches the database (people watch it; the DB should not drown). */
+const progressEveryMs = 1000;
+/** Activation may find chunks gone since the missing-chunk query (e.g. a corrupted seed); resend that many times. */
+const maxActivationRounds = 3;
+
+interface TransferPayload {
+  readonly dpId: number;
+  readonly mode: TransferMode;
+}
+
+/**
+ * The transfer job for one package × DP: bring the DP to the package's current version, sending only the
+ * chunks it lacks (or everything, for Redistribute), then let it verify and activate atomically.
+ * Resumable: chunks that landed before a crash are not missing on the re-run, so they are not sent again.
+ */
+export function transferJobHandler(d: DistributionDeps): JobHandler {
+  return async (job: Job, ctx) => {
+    const { dpId, mode } = job.payload as TransferPayload;
+    const packageId = job.packageId!;
+    const pkg = await d.packages.find(packageId);
+    const row = pkg ? await d.targets.find(packageId, dpId) : undefined;
+    if (!pkg || !row || row.status === DpTargetStatus.Deleted) return; // untargeted meanwhile
+    if (pkg.sourceVersion === 0) return; // the first refresh will queue this again
+    const dp = await d.dps.get(dpId);
+    const version = await d.packages.findVersion(packageId, pkg.sourceVersion);
+    if (!version)
+      throw new SitecastError(
+        'FAILED',
+        `package ${packageId} has no version row for SourceVersion ${pkg.sourceVersion}`,
+      );
+    const started = d.clock.now();
+    await d.targets.update(
+      packageId,
+      dpId,
+      { targetVersion: version.sourceVersion, attempts: job.attempts, bytesDone: 0, rate: 0 },
+      started,
+    );
+    try {
+      const adapter = await d.dps.adapter(dp);
+      const manifestBytes = await d.library.manifests.getManifestBytes(version.manifestId);
+      const manifest = decodeManifest(manifestBytes, version.manifestId);
+      const { uniqueChunks } = manifestStats(manifest);
+      const current = await adapter.packageState(packageId);
+      let sent = 0;
+      if (mode === 'redistribute' || current?.manifestId !== version.manifestId) {
+        if (mode === 'redistribute') await adapter.discardPending(packageId);
+        const ids = [...uniqueChunks.keys()];
+        let missing = mode === 'redistribute' ? ids : await adapter.missingChunks(packageId, ids, ctx.signal);
+        const progress = new ProgressReporter(d, packageId, dp, sumSizes(missing, uniqueChunks));
+        await progress.flush();
+        for (let round = 1; ; round++) {
+          sent += await sendChunks(d, adapter, packageId, missing, ctx.signal, progress);
+          try {
+            await adapter.activate(packageId, version.sourceVersion, version.manifestId, manifestBytes, {
+              seedFromExisting: mode !== 'redistribute',
+              signal: ctx.signal,
+            });
+            break;
+          } catch (e) {
+            if (!isSitecastError(e, 'MISSING_CHUNKS') || round >= maxActivationRounds) throw e;
+            missing = (e.details.missing as ChunkId[] | undefined) ?? [];
+            progress.grow(sumSizes(missing, uniqueChunks));
+            d.log?.(
+              `transfer ${packageId} → ${dp.name}: DP still lacks ${missing.length} chunk(s); sending them`,
+            );
+          }
+        }
+        await progress.flush();
+      }
+      const now = d.clock.now();
+      await d.packages.transaction(async (trx) => {
+        const latest = await d.targets.find(packageId, dpId, trx);
+        // A newer version may have been recorded meanwhile: its transfer is queued, so stay "updating".
+        const done = !latest || latest.targetVersion <= version.sourceVersion;
+        await d.targets.update(
+          packageId,
+          dpId,
+          {
+            state: done ? DpState.INSTALLED : DpState.CONTENT_UPDATING,
+            installedVersion: version.sourceVersion,
+            bytesSent: sent,
+            rate: 0,
+            lastError: null,
+            lastCopied: now,
+          },
+          now,
+          trx,
+        );
+        const add = (messageId: number, strings: string[]) =>
+          d.messages.add(
+            {
+              packageId,
+              dpId,
+              messageId,
+              messageState: MessageState.Success,
+              severity: Severity.Informational,
+              insertionStrings: strings,
+              time: now,
+            },
+            trx,
+          );
+        await add(MessageId.TRANSFER_FINISHED, [
+          packageId,
+          dp.name,
+          String(sent),
+          String(version.totalBytes),
+        ]);
+        await add(MessageId.DISTRIBUTED_TO_DP, [packageId, String(version.sourceVersion), dp.name]);
+      });
+      d.log?.(
+        `transfer ${packageId} → ${dp.name}: SourceVersion ${version.sourceVersion} installed, ${sent} bytes sent of ${version.totalBytes}`,
+      );
+    } catch (e) {
+      const err = toSitecastError(e, `distribution of ${packageId} to ${dp.name}`);
+      if (ctx.signal.aborted) {
+        // Cancelled by an admin (CancelDistribution records the failed state) or the worker stopping:
+        // either way this attempt's state is not ours to write.
+        throw err;
+      }
+      const retrying = willRetry(job, err);
+      const now = d.clock.now();
+      await d.packages.transaction(async (trx) => {
+        await d.targets.update(
+          packageId,
+          dpId,
+          {
+            state: retrying ? DpState.INSTALL_RETRYING : DpState.INSTALL_FAILED,
+            lastError: `${err.hex} ${err.message}`,
+            rate: 0,
+            attempts: job.attempts,
+          },
+          now,
+          trx,
+        );
+        await d.messages.add(
+          {
+            packageId,
+            dpId,
+            messageId: retrying ? MessageId.DP_RETRYING : MessageId.DP_FAILED,
+            messageState: MessageState.Error,
+            severity: retrying ? Severity.Warning : Severity.Error,
+            insertionStrings: retrying
+              ? [packageId, dp.name, String(job.attempts), err.message]
+              : [packageId, dp.name, err.message],
+            time: now,
+          },
+          trx,
+        );
+      });
+      throw err;
+    }
+  };
+}
+
+function sumSizes(ids: readonly ChunkId[], sizes: ReadonlyMap<ChunkId, number>): number {
+  let n = 0;
+  for (const id of ids) n += sizes.get(id) ?? 0;
+  return n;
+}
+
+async function sendChunks(
+  d: DistributionDeps,
+  adapter: DpAdapter,
+  packageId: string,
+  ids: readonly ChunkId[],
+  signal: AbortSignal,
+  progress: ProgressReporter,
+): Promise<number> {
+  let sent = 0;
+  let batch: DpChunk[] = [];
+  let batchSize = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    await adapter.putChunks(packageId, batch, signal);
+    sent += batchSize;
+    await progress.add(batchSize);
+    batch = [];
+    batchSize = 0;
+  };
+  for (const id of ids) {
+    signal.throwIfAborted();
+    const bytes = await d.library.chunks.get(id);
+    batch.push({ id, bytes });
+    batchSize += bytes.length;
+    if (batchSize >= batchBytes) await flush();
+  }
+  await flush();
+  return sent;
+}
+
+/** Records bytes done and rate for one transfer, at most once a second, and emits progress events. */
+class ProgressReporter {
+  readonly #meter = new RateMeter();
+  #done = 0;
+  #lastWrite = 0;
+
+  constructor(
+    private readonly d: DistributionDeps,
+    private readonly packageId: string,
+    private readonly dp: DistributionPoint,
+    private total: number,
+  ) {
+    this.#meter.sample(d.clock.now(), 0);
+  }
+
+  grow(extra: number): void {
+    this.total += extra;
+  }
+
+  async add(bytes: number): Promise<void> {
+    this.#done += bytes;
+    const now = this.d.clock.now();
+    this.#meter.sample(now, this.#done);
+    this.d.onProgress?.({
+      operation: 'transfer',
+      packageId: this.packageId,
+      target: this.dp.name,
+      bytesDone: this.#done,
+      bytesTotal: this.total,
+    });
+    if (now - this.#lastWrite >= progressEveryMs) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    this.#lastWrite = this.d.clock.now();
+    await this.d.targets.update(
+      this.packageId,
+      this.dp.dpId,
+      { bytesTotal: this.total, bytesDone: this.#done, rate: this.#meter.rate },
+      this.#lastWrite,
+    );
+  }
+}

@@ -1,0 +1,1 @@
+export { SiteRepository, assertSiteCode, type Site, type SiteRole } from './site.repository.js';
