@@ -148,8 +148,8 @@ export class PackageService {
     return this.repo.get(packageId);
   }
 
-  find(packageId: string): Promise<Package | undefined> {
-    return this.repo.find(packageId);
+  find(packageId: string, trx?: Transaction<Database>): Promise<Package | undefined> {
+    return this.repo.find(packageId, trx);
   }
 
   list(filter?: PackageFilter): Promise<Package[]> {

@@ -107,7 +107,7 @@ export function removeJobHandler(d: DistributionDeps): JobHandler {
         },
         trx,
       );
-      const pkg = await d.packages.find(packageId);
+      const pkg = await d.packages.find(packageId, trx);
       const left = await d.targets.listForPackage(packageId, trx);
       if (pkg && pkg.actionInProgress === 3 && left.length === 0) await d.packages.delete(packageId, trx);
     });

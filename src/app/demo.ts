@@ -1,0 +1,145 @@
+/**
+ * `sitecast demo`: the README's main job. One process opens a throw-away site (SQLite, PS1) with three
+ * local-folder DPs, creates an image package from a small WIM, distributes it, replaces the WIM with a
+ * slightly changed one, calls RefreshPkgSource, and shows that each DP received only the changed chunks
+ * and now presents a file byte-identical to the source.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PackageType } from '../catalog/index.js';
+import {
+  reportWait,
+  waitForPackage,
+  type CliContext,
+  type DemoCommandOptions,
+  type WaitOutcome,
+} from '../cli/index.js';
+import { SitecastError } from '../kernel/index.js';
+import { checkDemoResult, printDemoResult, type DemoPhaseFigures } from './demo-result.js';
+
+const dpNames = ['DP01', 'DP02', 'DP03'] as const;
+const siteCode = 'PS1';
+const imageName = 'Windows 11 Enterprise (sitecast demo)';
+
+/**
+ * The fixture folder, found relative to this module: src/app and dist/app are both two levels below the
+ * repository root, where test/fixtures/demo lives.
+ */
+export function demoFixturesDir(): string {
+  return fileURLToPath(new URL('../../test/fixtures/demo/', import.meta.url));
+}
+
+async function requireFile(path: string): Promise<void> {
+  try {
+    if ((await stat(path)).isFile()) return;
+  } catch {
+    // reported below
+  }
+  throw new SitecastError(
+    'SOURCE_NOT_FOUND',
+    `demo image ${path} is missing; run scripts/make-demo-wims.sh to create it`,
+    { path },
+  );
+}
+
+/** A fresh temp folder, or the given one if it is new or empty (a used one would mix two demos). */
+async function prepareDir(dir: string | undefined): Promise<string> {
+  if (dir === undefined) return mkdtemp(join(tmpdir(), 'sitecast-demo-'));
+  const abs = resolve(dir);
+  await mkdir(abs, { recursive: true });
+  const entries = await readdir(abs);
+  if (entries.length > 0) {
+    throw new SitecastError(
+      'INVALID_PARAMETER',
+      `demo folder ${abs} is not empty; give a new or empty folder (or no --dir)`,
+      {
+        field: 'dir',
+        path: abs,
+      },
+    );
+  }
+  return abs;
+}
+
+export async function runDemo(options: DemoCommandOptions, ctx: CliContext): Promise<number> {
+  const started = Date.now();
+  const fixtures = demoFixturesDir();
+  const v1 = join(fixtures, 'install-v1.wim');
+  const v2 = join(fixtures, 'install-v2.wim');
+  await requireFile(v1);
+  await requireFile(v2);
+  const dir = await prepareDir(options.dir);
+  const settings = ctx.settings({ home: dir, db: join(dir, 'site.db'), siteCode });
+  const say = (text: string): void => ctx.print(text);
+  const cmd = (text: string): void => ctx.print(`  $ sitecast ${text}`);
+
+  say(`sitecast demo — site ${siteCode} in ${dir} (SQLite database ${settings.db})\n`);
+  const site = await ctx.site();
+
+  say('1. Three distribution points, each a folder on this disk');
+  for (const name of dpNames) {
+    const root = join(dir, 'dps', name);
+    cmd(`dp add --name ${name} --path ${root}`);
+    await site.dps.addLocal({ name, root });
+  }
+
+  const source = join(dir, 'source', 'install.wim');
+  await mkdir(join(dir, 'source'), { recursive: true });
+  await copyFile(v1, source);
+  say(`\n2. An OS image package from ${source} (the January build, ${(await stat(source)).size} bytes)`);
+  cmd(`image new --name "${imageName}" --path ${source}`);
+  const pkg = await site.packages.create(PackageType.SMS_ImagePackage, {
+    Name: imageName,
+    PkgSourcePath: source,
+    Version: '22631.2861',
+  });
+  const packageId = pkg.packageId;
+  say(`  ${packageId}`);
+
+  say(`\n3. Distribute it to ${dpNames.join(', ')}: the first snapshot, then every chunk to every DP`);
+  cmd(`content distribute ${packageId} ${dpNames.map((n) => `--dp ${n}`).join(' ')} --wait`);
+  let since = Date.now();
+  await site.distribution.addDistributionPoints(packageId, [...dpNames]);
+  const first = await waitPhase(ctx, packageId, since);
+
+  say(
+    '\n4. The source changes: the February build (one text file edited, 4 KiB patched in one binary, one file added)',
+  );
+  say(`  copy ${v2} over ${source}`);
+  await copyFile(v2, source);
+  cmd(
+    `dp update ${packageId} --wait        # RefreshPkgSource(): SourceVersion + 1, only missing chunks travel`,
+  );
+  since = Date.now();
+  await site.distribution.refreshPkgSource(packageId);
+  const second = await waitPhase(ctx, packageId, since);
+
+  const figures: DemoPhaseFigures = { initial: first.rows, refresh: second.rows };
+  const result = await checkDemoResult({
+    site,
+    packageId,
+    source,
+    dir,
+    figures,
+    elapsedMs: Date.now() - started,
+  });
+  printDemoResult(ctx, result);
+  if (result.problems.length > 0) {
+    throw new SitecastError(
+      result.problemCode,
+      `the demo did not end as expected: ${result.problems.join('; ')}`,
+      { packageId },
+    );
+  }
+  return 0;
+}
+
+/** Waits for the package's work with progress; in human mode prints the per-DP table it ended with. */
+async function waitPhase(ctx: CliContext, packageId: string, since: number): Promise<WaitOutcome> {
+  const outcome = await waitForPackage(ctx, { packageId, since, work: true });
+  if (outcome.interrupted) throw new SitecastError('CANCELLED', 'demo interrupted', { packageId });
+  if (!ctx.json) await reportWait(ctx, outcome);
+  return outcome;
+}
