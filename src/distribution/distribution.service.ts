@@ -1,6 +1,7 @@
 import { checkSource, PkgSourceFlag, type Package } from '../catalog/index.js';
 import { SitecastError } from '../kernel/index.js';
 import type { DistributionPoint } from './dp.repository.js';
+import type { PackageDp } from './package-dp.repository.js';
 import { DpState, DpTargetStatus, MessageId, MessageState, Severity } from './dp-state.js';
 import { JobKind, jobKey, type DistributionDeps, type TransferMode } from './deps.js';
 
@@ -114,7 +115,9 @@ export class DistributionService {
   }
 
   private async resend(packageId: string, dpRef: string, mode: TransferMode): Promise<void> {
-    const { pkg, dp } = await this.targeted(packageId, dpRef);
+    const { pkg, dp, row } = await this.targeted(packageId, dpRef);
+    // Not known good (failed validation, cancelled): a RefreshNow rebuilds and repairs it.
+    const repair = row.state !== DpState.INSTALLED;
     if (pkg.sourceVersion === 0) {
       throw new SitecastError(
         'NO_SOURCE',
@@ -137,7 +140,7 @@ export class DistributionService {
         now,
         trx,
       );
-      await this.enqueueTransfer(pkg, dp, mode, trx);
+      await this.enqueueTransfer(pkg, dp, mode, trx, repair);
     });
   }
 
@@ -228,20 +231,24 @@ export class DistributionService {
     dp: DistributionPoint,
     mode: TransferMode,
     trx: Parameters<DistributionDeps['queue']['enqueue']>[1],
+    repair = false,
   ): Promise<void> {
     await this.d.queue.enqueue(
       {
         kind: JobKind.Transfer,
         key: jobKey.transfer(pkg.packageId, dp.dpId),
         packageId: pkg.packageId,
-        payload: { dpId: dp.dpId, mode },
+        payload: { dpId: dp.dpId, mode, repair },
         priority: pkg.priority,
       },
       trx,
     );
   }
 
-  private async targeted(packageId: string, dpRef: string): Promise<{ pkg: Package; dp: DistributionPoint }> {
+  private async targeted(
+    packageId: string,
+    dpRef: string,
+  ): Promise<{ pkg: Package; dp: DistributionPoint; row: PackageDp }> {
     const pkg = await this.d.packages.get(packageId);
     const dp = await this.d.dps.get(dpRef);
     const row = await this.d.targets.find(packageId, dp.dpId);
@@ -252,7 +259,7 @@ export class DistributionService {
         { field: 'NALPath' },
       );
     }
-    return { pkg, dp };
+    return { pkg, dp, row };
   }
 
   private assertOwned(pkg: Package, what: string): void {

@@ -138,6 +138,22 @@ export function refreshJobHandler(d: DistributionDeps): JobHandler {
             },
             trx,
           );
+          // DPs waiting for a first version have nothing to serve: say so on them instead of "pending".
+          // DPs holding an earlier version keep serving it and keep their state.
+          for (const t of await d.targets.listForPackage(packageId, trx)) {
+            if (t.installedVersion === 0 && t.state === DpState.INSTALL_PENDING) {
+              await d.targets.update(
+                packageId,
+                t.dpId,
+                {
+                  state: DpState.INSTALL_FAILED,
+                  lastError: `package processing failed: ${err.hex} ${err.message}`,
+                },
+                now,
+                trx,
+              );
+            }
+          }
         });
       }
       throw err;

@@ -178,6 +178,25 @@ eachDialect('RefreshPkgSource to local DPs', (dialect) => {
       ).toBe(true);
     }, 120_000);
 
+    it('RefreshNow after a failed validation repairs the DP sending only the bad chunks', async () => {
+      const target = join(dpRoot(t, dps[1]!), packageId, 'install.wim');
+      const fd = openSync(target, 'r+');
+      writeSync(fd, Buffer.from('bit rot'), 0, 7, Math.floor(size / 2));
+      closeSync(fd);
+      await t.site.distribution.verifyPackage(packageId, dps[1]!);
+      await t.drain();
+      expect(
+        (await t.site.status.distPointStatus(packageId)).find((r) => r.ServerName === dps[1])?.State,
+      ).toBe(DpState.INSTALL_FAILED);
+      await t.site.distribution.refreshNow(packageId, dps[1]!);
+      await t.drain();
+      const row = (await t.site.status.distPointStatus(packageId)).find((r) => r.ServerName === dps[1]);
+      expect(row?.State).toBe(DpState.INSTALLED);
+      expect(row?.BytesSent).toBeGreaterThan(0);
+      expect(row?.BytesSent).toBeLessThan(1 * MiB);
+      expect(await fileSha256(target)).toBe(await fileSha256(source));
+    }, 120_000);
+
     it('removes the package from one DP and leaves the others', async () => {
       await t.site.distribution.removeContent(packageId, dps[2]!);
       await t.drain();

@@ -17,6 +17,8 @@ const maxActivationRounds = 3;
 interface TransferPayload {
   readonly dpId: number;
   readonly mode: TransferMode;
+  /** The DP was not known good when the admin asked (failed validation, cancelled): rebuild if current. */
+  readonly repair?: boolean;
 }
 
 /**
@@ -26,7 +28,7 @@ interface TransferPayload {
  */
 export function transferJobHandler(d: DistributionDeps): JobHandler {
   return async (job: Job, ctx) => {
-    const { dpId, mode } = job.payload as TransferPayload;
+    const { dpId, mode, repair: repairAsked = false } = job.payload as TransferPayload;
     const packageId = job.packageId!;
     const pkg = await d.packages.find(packageId);
     const row = pkg ? await d.targets.find(packageId, dpId) : undefined;
@@ -52,11 +54,20 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
       const manifest = decodeManifest(manifestBytes, version.manifestId);
       const { uniqueChunks } = manifestStats(manifest);
       const current = await adapter.packageState(packageId);
+      const isCurrent = current?.manifestId === version.manifestId;
+      // Already current but not known good (a failed validation, a cancel): rebuild it from what the DP
+      // has, re-hashing everything, and send only what turns out bad — RefreshNow repairs without a full resend.
+      const repair = mode === 'update' && isCurrent && repairAsked;
       let sent = 0;
-      if (mode === 'redistribute' || current?.manifestId !== version.manifestId) {
+      if (mode === 'redistribute' || !isCurrent || repair) {
         if (mode === 'redistribute') await adapter.discardPending(packageId);
         const ids = [...uniqueChunks.keys()];
-        let missing = mode === 'redistribute' ? ids : await adapter.missingChunks(packageId, ids, ctx.signal);
+        let missing: ChunkId[] =
+          mode === 'redistribute'
+            ? ids
+            : repair
+              ? []
+              : await adapter.missingChunks(packageId, ids, ctx.signal);
         const progress = new ProgressReporter(d, packageId, dp, sumSizes(missing, uniqueChunks));
         await progress.flush();
         for (let round = 1; ; round++) {
@@ -64,6 +75,7 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
           try {
             await adapter.activate(packageId, version.sourceVersion, version.manifestId, manifestBytes, {
               seedFromExisting: mode !== 'redistribute',
+              rebuild: repair,
               signal: ctx.signal,
             });
             break;

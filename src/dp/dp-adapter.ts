@@ -40,6 +40,11 @@ export interface DpHealth {
 export interface ActivateOptions {
   /** False for Redistribute: build only from chunks sent for this version, never from what the DP had. */
   readonly seedFromExisting: boolean;
+  /**
+   * Rebuild even when this manifest is already current (repair after a failed validation): the current
+   * tree is re-read as a seed, every range re-hashed, and bad ranges reported missing.
+   */
+  readonly rebuild?: boolean;
   readonly signal?: AbortSignal;
 }
 

@@ -11,6 +11,8 @@ const permanentCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CANCELLED',
   'ACCESS_DENIED',
   'TYPE_MISMATCH',
+  // The snapshot already re-read the file several times; the admin refreshes again once the copy is done.
+  'SOURCE_CHANGING',
 ]);
 
 /** Default retry policy: everything is worth another attempt except the permanent SitecastError codes. */

@@ -100,7 +100,7 @@ export class FolderDpStore {
     await this.withPackage(packageId, context, async () => {
       const current = this.index.current(packageId);
       // Redistribute (no seeding) rebuilds even the current version: that is how a damaged tree is repaired.
-      if (current?.manifestId === manifestId && options.seedFromExisting) return;
+      if (current?.manifestId === manifestId && options.seedFromExisting && !options.rebuild) return;
       await this.assertPresentable(packageId);
       const versionDir = FolderLayout.versionDirName(version, manifestId);
       const staging = this.layout.stagingDir(packageId, versionDir);
