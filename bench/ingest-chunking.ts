@@ -1,123 +1,97 @@
 /**
- * Ingest throughput: FastCDC + SHA-256 of one large generated file on the chunker pool's worker threads,
- * with a no-op ingest sink, compared with `openssl dgst -sha256` (one core) on the same file.
- *
- *   npx tsx bench/ingest-chunking.ts [--mib 1024] [--threads 2] [--runs 2] [--keep]
- *
- * The file is pseudo-random (AES-CTR keystream), so it does not dedupe and chunks average ~73 KiB.
- * Runs after the first read the file from the page cache, as a refresh of a recently copied source does.
+ * ingest-chunking: the CPU stage of ingest alone — FastCDC + SHA-256 of one 1 GiB generated file on the
+ * chunker pool's worker threads (1 and 2 threads), chunks consumed and dropped — beside
+ * `openssl dgst -sha256` (one core) on the same file. No target of its own: it shows how much of
+ * ingest-file's time is chunking and hashing, and how well a second thread scales.
  */
-import { execFileSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { ChunkerPool } from '../src/content/chunker-pool.js';
-import { snapshotSource } from '../src/content/snapshot.js';
-import type { IngestSink } from '../src/content/types.js';
+import { ChunkerPool } from '../src/content/index.js';
+import type { Benchmark, BenchContext, BenchResult } from './benchmark.js';
+import { generateFile, warmPageCache } from './inputs.js';
+import { runTimed } from './peers.js';
+import { table } from './report.js';
+import {
+  cpuSecPerGib,
+  fmtBytes,
+  fmtMs,
+  GiB,
+  measureInProcess,
+  medianRun,
+  MiB,
+  mibPerSec,
+  type Measurement,
+} from './timing.js';
 
-const { values } = parseArgs({
-  options: {
-    mib: { type: 'string', default: '1024' },
-    threads: { type: 'string', default: '2' },
-    runs: { type: 'string', default: '2' },
-    keep: { type: 'boolean', default: false },
-  },
-});
-const mib = Number(values.mib);
-const threads = Number(values.threads);
-const runs = Number(values.runs);
+const ROUNDS = 3;
 
-const dir = mkdtempSync(join(tmpdir(), 'sitecast-bench-'));
-const file = join(dir, 'image.wim');
+async function chunkAll(pool: ChunkerPool, file: string, bytes: number): Promise<number> {
+  let chunks = 0;
+  for await (const c of pool.chunkFile(file, bytes)) chunks += c.size > 0 ? 1 : 0;
+  return chunks;
+}
 
-function generate(): void {
-  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16));
-  const zeros = new Uint8Array(16 * 1024 * 1024);
-  const fd = openSync(file, 'w');
-  try {
-    for (let written = 0; written < mib * 1024 * 1024; written += zeros.length)
-      writeSync(fd, cipher.update(zeros));
-  } finally {
-    closeSync(fd);
+export async function run(ctx: BenchContext): Promise<BenchResult> {
+  const bytes = Math.max(MiB, Math.round((GiB * ctx.scale) / MiB) * MiB);
+  const file = join(ctx.workDir, 'input', 'image.wim');
+  ctx.log(`generating ${fmtBytes(bytes)}`);
+  generateFile(file, bytes, 'ingest-file');
+  const rows: string[][] = [];
+  const lines: string[] = [];
+  let chunkCount = 0;
+
+  const openssl: Measurement[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    warmPageCache([file]);
+    openssl.push(await runTimed('openssl', ['dgst', '-sha256', file]));
   }
+  const o = medianRun(openssl);
+  const opensslRate = mibPerSec(bytes, o.wallMs);
+  rows.push(['openssl dgst -sha256 (1 thread)', `**${opensslRate.toFixed(1)}**`, fmtMs(o.wallMs), cpuSecPerGib(bytes, o.cpuMs).toFixed(2), '1.00×', '—']);
+
+  for (const threads of [1, 2]) {
+    const pool = new ChunkerPool({ threads });
+    try {
+      await chunkAll(pool, file, Math.min(bytes, MiB)); // start the workers, untimed
+      const runs: Measurement[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        warmPageCache([file]);
+        const { value, m } = await measureInProcess(() => chunkAll(pool, file, bytes));
+        chunkCount = value;
+        runs.push(m);
+        ctx.log(`  ${threads} thread(s) run ${r + 1}: ${mibPerSec(bytes, m.wallMs).toFixed(1)} MiB/s`);
+      }
+      const m = medianRun(runs);
+      const rate = mibPerSec(bytes, m.wallMs);
+      const st = pool.stats;
+      rows.push([
+        `pool.chunkFile, ${threads} thread(s)`,
+        `**${rate.toFixed(1)}**`,
+        fmtMs(m.wallMs),
+        cpuSecPerGib(bytes, m.cpuMs).toFixed(2),
+        `${(rate / opensslRate).toFixed(2)}×`,
+        `${st.readerChunks} chunks / ${fmtBytes(st.readerBytes)} cut on the main thread, ${st.resubmits} resubmits`,
+      ]);
+      lines.push(`chunkFile ${threads}T ${rate.toFixed(0)} MiB/s`);
+    } finally {
+      await pool.close();
+    }
+  }
+
+  const body = [
+    '## Results',
+    '',
+    `One ${fmtBytes(bytes)} file (the ingest-file input: partly compressible AES-CTR stream), page cache ` +
+      `warm before every run, median of ${ROUNDS} runs. ${chunkCount} chunks, average ` +
+      `${fmtBytes(bytes / Math.max(1, chunkCount))}. The chunks are consumed and dropped: no store, no manifest.`,
+    '',
+    table(['What', 'MiB/s', 'Wall', 'CPU-s/GiB', 'vs openssl', 'Stitching (cumulative)'], rows),
+  ].join('\n');
+  return { body, summary: [`openssl ${opensslRate.toFixed(0)} MiB/s; ${lines.join('; ')}`], targets: [] };
 }
 
-function rate(bytes: number, ms: number): string {
-  return `${(((bytes / 1024 / 1024) * 1000) / ms).toFixed(1)} MiB/s`;
-}
-
-/** Wall-clock rate, plus the CPU it took: on a shared machine, CPU-seconds per GiB is the stable figure. */
-function report(label: string, bytes: number, wallMs: number, cpuMs: number, extra = ''): void {
-  const gib = bytes / 1024 ** 3;
-  console.log(
-    `${label.padEnd(30)} ${rate(bytes, wallMs).padStart(14)} wall, ${(cpuMs / 1000 / gib).toFixed(2)} CPU-s/GiB ` +
-      `(${rate(bytes, cpuMs / (label.startsWith('openssl') ? 1 : threads))} per core-share) ${extra}`,
-  );
-}
-
-function cpuMsSince(start: NodeJS.CpuUsage): number {
-  const u = process.cpuUsage(start);
-  return (u.user + u.system) / 1000;
-}
-
-const noopSink: IngestSink = {
-  hasChunk: () => false,
-  addChunk: () => Promise.resolve(),
-  flush: () => Promise.resolve(),
-  end: () => Promise.resolve(),
+export const benchmark: Benchmark = {
+  name: 'ingest-chunking',
+  title: 'Chunk + hash throughput of the chunker pool',
+  peers: [{ command: 'openssl', aptPackage: 'openssl' }],
+  run,
 };
-
-async function main(): Promise<void> {
-  generate();
-  const bytes = mib * 1024 * 1024;
-  console.log(
-    `file: ${mib} MiB pseudo-random, ${threads} worker thread(s), load average ${loadavg()[0]!.toFixed(1)}`,
-  );
-
-  for (let r = 0; r < runs; r++) {
-    const t = performance.now();
-    // `times` prints the shell's children's user and system CPU after openssl ran.
-    const out = execFileSync('sh', ['-c', `openssl dgst -sha256 '${file}' >/dev/null; times`], {
-      encoding: 'utf8',
-    });
-    const wall = performance.now() - t;
-    const [, um, us, sm, ss] = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(out.trim())!;
-    const cpu = (Number(um) * 60 + Number(us) + Number(sm) * 60 + Number(ss)) * 1000;
-    report(`openssl dgst -sha256 run ${r + 1}`, bytes, wall, cpu);
-  }
-
-  const pool = new ChunkerPool({ threads });
-  try {
-    for (let r = 0; r < runs; r++) {
-      const t = performance.now();
-      const cpu = process.cpuUsage();
-      let chunks = 0;
-      for await (const c of pool.chunkFile(file, bytes)) chunks += c.size > 0 ? 1 : 0;
-      report(
-        `pool.chunkFile run ${r + 1}`,
-        bytes,
-        performance.now() - t,
-        cpuMsSince(cpu),
-        `${chunks} chunks, avg ${(bytes / chunks / 1024).toFixed(1)} KiB`,
-      );
-    }
-    for (let r = 0; r < runs; r++) {
-      const t = performance.now();
-      const cpu = process.cpuUsage();
-      const s = await snapshotSource(file, noopSink, { packageId: 'BEN00001', sourceVersion: 1, pool });
-      report(`snapshot, no-op sink run ${r + 1}`, s.totalBytes, performance.now() - t, cpuMsSince(cpu));
-    }
-    const st = pool.stats;
-    console.log(
-      `stitching: ${st.readerChunks} chunks (${(st.readerBytes / 1024 / 1024).toFixed(1)} MiB) cut on the main thread, ${st.resubmits} resubmits`,
-    );
-  } finally {
-    await pool.close();
-    if (!values.keep) rmSync(dir, { recursive: true, force: true });
-    else console.log(`kept ${file}`);
-  }
-}
-
-await main();

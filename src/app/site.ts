@@ -125,7 +125,8 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
           clock,
           handlers,
           owner: o.owner ?? `${hostname()}:${process.pid}`,
-          ...(o.leaseMs !== undefined && { leaseMs: o.leaseMs }),
+          // The site's setting unless the caller picks one: `server` and `--wait` workers share it.
+          leaseMs: o.leaseMs ?? settings.leaseMs,
           ...(o.pollMs !== undefined && { pollMs: o.pollMs }),
           ...((o.log ?? options.log) && { log: o.log ?? options.log }),
         }),

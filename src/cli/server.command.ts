@@ -38,7 +38,9 @@ async function runServer(ctx: CliContext, o: ServerOptions): Promise<number> {
     out(
       `sitecast server: site ${site.siteCode}, database ${redact(settings.db)}, content library under ${settings.home}`,
     );
-    out(`distribution manager running as ${worker.owner} (pid ${process.pid}); SIGINT or SIGTERM stops it`);
+    out(
+      `distribution manager running as ${worker.owner} (pid ${process.pid}, job lease ${settings.leaseMs / 1000} s); SIGINT or SIGTERM stops it`,
+    );
     worker.start();
     await untilAborted(ctx.io.shutdown);
     out('stopping: running jobs go back to the queue');

@@ -19,6 +19,11 @@ const settingsSchema = z.object({
   maxDpsPerPackage: z.number().int().min(1).max(100),
   /** Worker threads that chunk and hash. */
   chunkerThreads: z.number().int().min(1).max(64),
+  /**
+   * Job lease length in ms: a job whose worker died is re-run this long after its last heartbeat (workers
+   * heartbeat every third of it, and reap expired leases this often).
+   */
+  leaseMs: z.number().int().min(1000).max(3_600_000),
 });
 
 export type Settings = Readonly<z.infer<typeof settingsSchema>>;
@@ -30,6 +35,7 @@ export interface SettingsOverrides {
   readonly maxPackages?: number;
   readonly maxDpsPerPackage?: number;
   readonly chunkerThreads?: number;
+  readonly leaseMs?: number;
 }
 
 function intFrom(value: string | undefined, name: string): number | undefined {
@@ -59,6 +65,7 @@ export function loadSettings(
       5,
     chunkerThreads:
       overrides.chunkerThreads ?? intFrom(env.SITECAST_CHUNKER_THREADS, 'SITECAST_CHUNKER_THREADS') ?? 2,
+    leaseMs: overrides.leaseMs ?? intFrom(env.SITECAST_LEASE_MS, 'SITECAST_LEASE_MS') ?? 60_000,
   };
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) {

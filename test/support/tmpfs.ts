@@ -17,7 +17,7 @@ export function mountTmpfs(path: string, size: string): Tmpfs | { readonly skipR
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path], { stdio: 'pipe' });
   } catch (e) {
     const reason = `cannot mount a ${size} tmpfs at ${path}: ${(e as Error).message.split('\n')[0]}`;
-    if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
+    if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`, { cause: e });
     console.warn(`skipping full-disk test: ${reason}`);
     return { skipReason: reason };
   }
