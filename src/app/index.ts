@@ -1,0 +1,1 @@
+export { openSite, type SiteHandle, type OpenSiteOptions } from './site.js';
