@@ -2,24 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { codeOf } from '../../test/support/assertions.js';
 import { eachDialect } from '../../test/support/dialects.js';
 import { createTestSite, dpRoot, type TestSite } from '../../test/support/site-fixture.js';
 import { mountTmpfs, type Tmpfs } from '../../test/support/tmpfs.js';
 import { PackageType } from '../catalog/index.js';
-import { isSitecastError, type ErrorCode } from '../kernel/index.js';
+import { isSitecastError } from '../kernel/index.js';
 import { DpState, MessageId } from './index.js';
 
 const MiB = 1024 * 1024;
-
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isSitecastError(e)) return e.code;
-    throw e;
-  }
-}
 
 eachDialect('distribution with bad input', (dialect) => {
   let t: TestSite;

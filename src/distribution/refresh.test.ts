@@ -1,20 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, openSync, closeSync, writeSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, closeSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { codeOf, fileSha256 } from '../../test/support/assertions.js';
 import { eachDialect } from '../../test/support/dialects.js';
 import { createTestSite, dpRoot, type TestSite } from '../../test/support/site-fixture.js';
 import { PackageType } from '../catalog/index.js';
-import { isSitecastError, type ErrorCode } from '../kernel/index.js';
+import { isSitecastError } from '../kernel/index.js';
 import { DpState, MessageId } from './index.js';
 
 const MiB = 1024 * 1024;
-
-async function fileSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 /** Writes `size` random bytes to `path` in 8 MiB pieces (memory stays small). */
 function writeRandomFile(path: string, size: number): void {
@@ -38,16 +33,6 @@ function changeRegions(path: string, size: number, count: number, regionBytes: n
       writeSync(fd, randomBytes(regionBytes), 0, regionBytes, Math.floor(((i + 0.5) * size) / count));
   } finally {
     closeSync(fd);
-  }
-}
-
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isSitecastError(e)) return e.code;
-    throw e;
   }
 }
 
