@@ -46,7 +46,14 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   }
   const o = medianRun(openssl);
   const opensslRate = mibPerSec(bytes, o.wallMs);
-  rows.push(['openssl dgst -sha256 (1 thread)', `**${opensslRate.toFixed(1)}**`, fmtMs(o.wallMs), cpuSecPerGib(bytes, o.cpuMs).toFixed(2), '1.00×', '—']);
+  rows.push([
+    'openssl dgst -sha256 (1 thread)',
+    `**${opensslRate.toFixed(1)}**`,
+    fmtMs(o.wallMs),
+    cpuSecPerGib(bytes, o.cpuMs).toFixed(2),
+    '1.00×',
+    '—',
+  ]);
 
   for (const threads of [1, 2]) {
     const pool = new ChunkerPool({ threads });

@@ -1,0 +1,17 @@
+/** The benchmarks `npm run bench` knows, in the order it runs them. */
+import type { Benchmark } from './benchmark.js';
+import { benchmark as deltaBenchmark } from './delta-200mib.js';
+import { benchmark as chunkingBenchmark } from './ingest-chunking.js';
+import { benchmark as fileBenchmark } from './ingest-file.js';
+import { benchmark as rssBenchmark } from './ingest-rss.js';
+import { benchmark as treeBenchmark } from './ingest-tree.js';
+
+export type { Benchmark, BenchContext, BenchResult, TargetCheck, PeerTool } from './benchmark.js';
+
+export const benchmarks: readonly Benchmark[] = [
+  fileBenchmark,
+  treeBenchmark,
+  rssBenchmark,
+  deltaBenchmark,
+  chunkingBenchmark,
+];
