@@ -40,7 +40,7 @@ export interface SiteHandle {
   readonly distribution: DistributionService;
   readonly status: StatusService;
   readonly queue: JobQueue;
-  /** A worker that runs this site's jobs (start() it, or runUntilIdle()). */
+  /** A worker that runs this site's jobs (start() it, or runUntilIdle()); leaseMs defaults to settings.leaseMs. */
   createWorker(options?: {
     owner?: string;
     log?: (line: string) => void;

@@ -90,7 +90,8 @@ export class ChunkerPool implements SegmentRunner {
   constructor(options: ChunkerPoolOptions = {}) {
     this.threads = positiveInt(options.threads ?? Math.min(2, availableParallelism()), 'threads');
     this.chunker = createChunker(options.chunking ?? DEFAULT_CHUNKING);
-    this.segmentBytes = positiveInt(options.segmentBytes ?? 32 * 1024 * 1024, 'segmentBytes');
+    // 16 MiB segments: enough work per hand-off, while the blocks that back (threads + 1) of them stay small.
+    this.segmentBytes = positiveInt(options.segmentBytes ?? 16 * 1024 * 1024, 'segmentBytes');
     if (this.segmentBytes < this.chunker.maxSize) {
       throw new SitecastError('INVALID_PARAMETER', 'segmentBytes must be at least the maximum chunk size', {
         field: 'segmentBytes',

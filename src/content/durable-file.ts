@@ -2,7 +2,7 @@
  * Crash-safe file primitives shared by the pack and manifest stores: a file becomes visible only through a
  * rename after its bytes are fsync'd, and the rename itself is made durable by fsyncing the directory.
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SitecastError, toSitecastError } from '../kernel/index.js';
 
@@ -30,6 +30,27 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * How old a temp file (or a pack not yet indexed) must be before opening a store removes it as a crash
+ * leftover. A younger one may be a live write of another process: a CLI command opens the library while
+ * `sitecast server` snapshots or compacts, and deleting its temp pack failed the snapshot or, between the
+ * pack and index renames of a compaction, lost the only copy of live chunks. Git prunes temporary objects
+ * the same way; a crash leftover costs disk space until a later open, nothing else.
+ */
+export const LEFTOVER_GRACE_MS = 15 * 60_000;
+
+/** Removes `path` when it was last written more than LEFTOVER_GRACE_MS ago; true if removed (or gone). */
+export async function removeIfAbandoned(path: string, now = Date.now()): Promise<boolean> {
+  try {
+    if (now - (await stat(path)).mtimeMs < LEFTOVER_GRACE_MS) return false;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return false;
+    throw e;
+  }
+  await removeQuietly(path);
+  return true;
 }
 
 /** Best-effort removal for cleanup paths; a file already gone is fine. */

@@ -1,7 +1,8 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LEFTOVER_GRACE_MS } from './durable-file.js';
 import { encodeManifest, manifestIdOf } from './manifest.js';
 import { FsManifestStore } from './manifest-store.js';
 import type { Manifest } from './types.js';
@@ -73,9 +74,14 @@ describe('FsManifestStore', () => {
   });
 
   it('rejects ids that are not SHA-256 hex and removes temp files left by a crash', async () => {
-    await writeFile(join(await mkdirManifests(), `${ID}.tmp-1-0`), 'partial');
+    const dir = await mkdirManifests();
+    await writeFile(join(dir, `${ID}.tmp-1-0`), 'partial');
+    const then = new Date(Date.now() - LEFTOVER_GRACE_MS - 60_000);
+    await utimes(join(dir, `${ID}.tmp-1-0`), then, then);
+    // A fresh temp file may be another process's put in progress: it stays.
+    await writeFile(join(dir, `${ID}.tmp-2-0`), 'in progress');
     const store = await FsManifestStore.open(root);
-    expect(await readdir(join(root, 'manifests'))).toEqual([]);
+    expect(await readdir(join(root, 'manifests'))).toEqual([`${ID}.tmp-2-0`]);
     await expect(store.getManifest('../etc/passwd')).rejects.toMatchObject({ code: 'INVALID_PARAMETER' });
     await expect(store.deleteManifest('ABC')).rejects.toMatchObject({ code: 'INVALID_PARAMETER' });
     await expect(store.putManifest({ ...manifest(1), packageId: 'bad' })).rejects.toMatchObject({

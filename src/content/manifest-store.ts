@@ -7,7 +7,7 @@
 import { mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SitecastError } from '../kernel/index.js';
-import { fsyncDir, isErrno, removeQuietly, storeIoError, writeFileDurable } from './durable-file.js';
+import { fsyncDir, isErrno, removeIfAbandoned, storeIoError, writeFileDurable } from './durable-file.js';
 import { decodeManifest, encodeManifest, manifestIdOf } from './manifest.js';
 import type { Manifest, ManifestStore } from './types.js';
 
@@ -25,12 +25,16 @@ export class FsManifestStore implements ManifestStore {
     this.dir = dir;
   }
 
-  /** Opens (creating if needed) `<root>/manifests`, removing temp files an interrupted put left. */
+  /**
+   * Opens (creating if needed) `<root>/manifests`, removing temp files an interrupted put left (once older
+   * than LEFTOVER_GRACE_MS: a younger one may be another process's put in progress).
+   */
   static async open(root: string): Promise<FsManifestStore> {
     const dir = join(root, 'manifests');
     try {
       await mkdir(dir, { recursive: true });
-      for (const name of await readdir(dir)) if (tmpPattern.test(name)) await removeQuietly(join(dir, name));
+      for (const name of await readdir(dir))
+        if (tmpPattern.test(name)) await removeIfAbandoned(join(dir, name));
     } catch (e) {
       throw storeIoError(e, `opening manifest directory ${dir}`);
     }

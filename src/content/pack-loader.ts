@@ -1,14 +1,15 @@
 /**
  * Opening a pack store after a clean stop or a crash. Temp files are leftovers of an unfinished write and
  * are removed; a pack without an index never became visible (its session had not flushed) and is removed
- * too. A pack whose index is unreadable, or whose pack file is missing or of the wrong size, is corruption
+ * too — both only once older than LEFTOVER_GRACE_MS, since a younger one may be another process's write
+ * in progress (the sequence numbers still move past them). A pack whose index is unreadable, or whose pack file is missing or of the wrong size, is corruption
  * rather than a crash (indexes are written temp-then-rename): it is moved to `quarantine/` with a warning,
  * so the rest of the library stays usable and an admin can inspect the files.
  */
 import { mkdir, readFile, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SitecastError } from '../kernel/index.js';
-import { fsyncDir, isErrno, removeQuietly, storeIoError } from './durable-file.js';
+import { fsyncDir, isErrno, removeIfAbandoned, storeIoError } from './durable-file.js';
 import { decodeIndex, indexFileName, packFileName, parsePackFileName } from './pack-format.js';
 import type { PackIndex } from './pack-index.js';
 
@@ -43,16 +44,14 @@ export async function loadPacks(
     if (!parsed) continue;
     maxSeq = Math.max(maxSeq, parsed.seq);
     if (parsed.temp) {
-      await removeQuietly(join(dir, name));
-      tempFilesRemoved.push(name);
+      if (await removeIfAbandoned(join(dir, name))) tempFilesRemoved.push(name);
     } else if (parsed.kind === 'pack') packs.add(parsed.seq);
     else indexes.add(parsed.seq);
   }
   const unindexedPacksRemoved: string[] = [];
   for (const seq of packs) {
     if (indexes.has(seq)) continue;
-    await removeQuietly(join(dir, packFileName(seq)));
-    unindexedPacksRemoved.push(packFileName(seq));
+    if (await removeIfAbandoned(join(dir, packFileName(seq)))) unindexedPacksRemoved.push(packFileName(seq));
   }
   const quarantined: { file: string; reason: string }[] = [];
   let packsLoaded = 0;

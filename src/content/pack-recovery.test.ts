@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LEFTOVER_GRACE_MS } from './durable-file.js';
 import { sha256Hex } from './manifest.js';
 import { PackStore } from './pack-store.js';
 
@@ -42,6 +43,12 @@ async function twoPacks(): Promise<{ a: { id: string; bytes: Buffer }; b: { id: 
   return { a, b };
 }
 
+/** Makes files look written before the leftover grace period (a crash long ago). */
+async function age(names: readonly string[]): Promise<void> {
+  const then = new Date(Date.now() - LEFTOVER_GRACE_MS - 60_000);
+  for (const n of names) await utimes(join(packs, n), then, then);
+}
+
 async function reopen(): Promise<PackStore> {
   return PackStore.open(root, { warn: (m) => warnings.push(m) });
 }
@@ -52,6 +59,7 @@ describe('PackStore recovery on open', () => {
     await writeFile(join(packs, '000000000003.pack.tmp'), randomBytes(100));
     await writeFile(join(packs, '000000000004.pack'), randomBytes(100)); // renamed, index not yet written
     await writeFile(join(packs, '000000000004.idx.tmp'), randomBytes(10));
+    await age(['000000000003.pack.tmp', '000000000004.pack', '000000000004.idx.tmp']);
     const s = await reopen();
     expect([...s.loadReport.tempFilesRemoved].sort()).toEqual([
       '000000000003.pack.tmp',
@@ -67,6 +75,36 @@ describe('PackStore recovery on open', () => {
     const c = chunk();
     await s.put(c.id, c.bytes);
     expect(await readdir(packs)).toContain('000000000005.idx');
+    await s.close();
+    expect(warnings).toEqual([]);
+  });
+
+  it('leaves young temp files and unindexed packs alone: another process may be writing them', async () => {
+    const { a } = await twoPacks();
+    await writeFile(join(packs, '000000000003.pack.tmp'), randomBytes(100));
+    await writeFile(join(packs, '000000000004.pack'), randomBytes(100));
+    const s = await reopen();
+    expect(s.loadReport).toMatchObject({ tempFilesRemoved: [], unindexedPacksRemoved: [], nextSeq: 5 });
+    expect(await readdir(packs)).toEqual(
+      expect.arrayContaining(['000000000003.pack.tmp', '000000000004.pack']),
+    );
+    expect((await s.get(a.id)).equals(a.bytes)).toBe(true);
+    await s.close();
+  });
+
+  it('an ingest survives another store being opened on the same root meanwhile (a CLI beside the server)', async () => {
+    const server = await PackStore.open(root, { writeBufferBytes: 64 * 1024 });
+    const session = server.beginIngest();
+    const chunks = Array.from({ length: 40 }, () => chunk(16 * 1024));
+    for (const c of chunks.slice(0, 20)) await session.addChunk(c.id, c.bytes);
+    // The second process opens (and closes) the library while the first has a pack half written.
+    await (await PackStore.open(root)).close();
+    for (const c of chunks.slice(20)) await session.addChunk(c.id, c.bytes);
+    await session.flush();
+    await session.end();
+    await server.close();
+    const s = await reopen();
+    for (const c of chunks) expect((await s.get(c.id)).equals(c.bytes)).toBe(true);
     await s.close();
     expect(warnings).toEqual([]);
   });

@@ -176,6 +176,53 @@ forEachDialect('job worker', (ctx) => {
     expect(lines[0]).toBe('reaped 1 job whose lease expired');
   });
 
+  it('a restarted worker re-runs a job whose lease expires after its first reap within a quarter lease', async () => {
+    const { id } = await queue.enqueue({ kind: 'refresh', key: 'refresh:PS100001' });
+    await queue.claim('crashed', 1, leaseMs);
+    const expires = clock.now() + leaseMs;
+    // The server restarts while the dead worker's lease still runs: its first reap finds nothing.
+    clock.advance(leaseMs / 2);
+    let finished = 0;
+    const w = worker({ refresh: () => Promise.resolve(void finished++) });
+    w.start();
+    try {
+      // Fake time creeps on only while the job has not run again.
+      await vi.waitFor(
+        () => {
+          if (finished === 0) clock.advance(250);
+          expect(finished).toBe(1);
+        },
+        { timeout: 20_000, interval: 5 },
+      );
+    } finally {
+      await w.stop();
+    }
+    expect(clock.now() - expires).toBeLessThan(leaseMs / 2);
+    expect(await queue.get(id)).toMatchObject({ state: 'done', attempts: 2 });
+  });
+
+  it('stop() landing during a claim returns without waiting for the clock', async () => {
+    let claimed: () => void = () => undefined;
+    const inClaim = new Promise<void>((r) => (claimed = r));
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const claim = queue.claim.bind(queue);
+    vi.spyOn(queue, 'claim').mockImplementation(async (...args) => {
+      claimed();
+      await gate;
+      return claim(...args);
+    });
+    const w = worker({ refresh: () => Promise.resolve() });
+    w.start();
+    await inClaim;
+    const stopping = w.stop();
+    release();
+    // The fake clock never moves here: a worker that went to sleep after this claim would never stop.
+    await expect(
+      Promise.race([stopping.then(() => 'stopped'), new Promise((r) => setTimeout(r, 2000, 'hung'))]),
+    ).resolves.toBe('stopped');
+  });
+
   it('runs at most 3 packages × 5 jobs at once', async () => {
     const inFlight = new Map<string, number>();
     let peakPackages = 0;

@@ -26,7 +26,11 @@ export interface JobWorkerOptions {
   readonly leaseMs?: number;
   /** How often an idle worker looks for due jobs. Default 1 s. */
   readonly pollMs?: number;
-  /** How often the worker re-queues jobs whose lease expired. Default leaseMs. */
+  /**
+   * How often the worker re-queues jobs whose lease expired. Default a quarter of leaseMs: a job whose
+   * worker died runs again at most that long after its lease ends, even when the lease ends just after
+   * a restarted server's first reap (with a whole lease here, it could wait almost two leases).
+   */
   readonly reapEveryMs?: number;
   /** Handlers running at once in this worker. Default 15 (3 packages × 5 DPs). */
   readonly maxConcurrent?: number;
@@ -73,7 +77,7 @@ export class JobWorker {
     this.#kinds = Object.keys(options.handlers);
     this.#leaseMs = options.leaseMs ?? 60_000;
     this.#pollMs = options.pollMs ?? 1_000;
-    this.#reapEveryMs = options.reapEveryMs ?? this.#leaseMs;
+    this.#reapEveryMs = options.reapEveryMs ?? this.#leaseMs / 4;
     this.#maxConcurrent = options.maxConcurrent ?? 15;
     this.#isRetryable = options.isRetryable ?? defaultIsRetryable;
     this.#log = options.log ?? (() => undefined);
@@ -203,6 +207,9 @@ export class JobWorker {
 
   /** Sleeps pollMs on the clock, waking early when a handler finishes (a slot opened) or on stop. */
   async #idle(signal: AbortSignal): Promise<void> {
+    // stop() during a claim or reap aborted before the listener below exists: do not sleep at all (on a
+    // FakeClock that sleep would never end, and stop() with it).
+    if (signal.aborted) return;
     const sleep = new AbortController();
     const cancel = (): void => sleep.abort();
     signal.addEventListener('abort', cancel, { once: true });

@@ -1,0 +1,73 @@
+/**
+ * Reads a local-folder DP from the outside, the way an auditor would after a crash: what `<root>/<PackageID>`
+ * presents (link → version tree → manifest record), and which chunks wait in `.sitecast/incoming/`. Layout:
+ * src/dp/local-folder/README.md. Only for use while no process owns the DP.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeManifest, manifestStats, type Manifest } from '../../src/content/index.js';
+
+export interface PresentedVersion {
+  readonly version: number;
+  readonly manifestId: string;
+  readonly manifest: Manifest;
+  /** Unique chunk id → size, of the presented version. */
+  readonly chunks: ReadonlyMap<string, number>;
+}
+
+export interface IncomingChunk {
+  readonly id: string;
+  readonly size: number;
+  /** The file's bytes hash to its name (a received chunk must always be verified). */
+  readonly verified: boolean;
+}
+
+/**
+ * The version `<root>/<packageId>` presents, or null when nothing is presented. Throws when the link is
+ * not a sitecast link or its manifest record is missing or does not hash to its name.
+ */
+export async function presentedVersion(root: string, packageId: string): Promise<PresentedVersion | null> {
+  const link = join(root, packageId);
+  const stat = await lstat(link).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (!stat) return null;
+  if (!stat.isSymbolicLink()) throw new Error(`${link} is not a symlink`);
+  const target = await readlink(link);
+  const m = /^\.sitecast\/versions\/([^/]+)\/(\d+)-([0-9a-f]{16})\.[0-9a-f]{8}$/.exec(target);
+  if (!m || m[1] !== packageId) throw new Error(`${link} → ${target}: not a version tree of ${packageId}`);
+  const version = Number(m[2]);
+  const records = (await readdir(join(root, '.sitecast', 'manifests'))).filter((n) =>
+    n.startsWith(`${packageId}.${version}.${m[3]}`),
+  );
+  if (records.length !== 1)
+    throw new Error(`${link} → ${target}: ${records.length} manifest records match (${records.join(', ')})`);
+  const manifestId = records[0]!.split('.')[2]!;
+  const manifest = decodeManifest(
+    await readFile(join(root, '.sitecast', 'manifests', records[0]!)),
+    manifestId,
+  );
+  if (manifest.sourceVersion !== version || manifest.packageId !== packageId)
+    throw new Error(
+      `${link}: record ${records[0]} describes ${manifest.packageId} v${manifest.sourceVersion}`,
+    );
+  return { version, manifestId, manifest, chunks: manifestStats(manifest).uniqueChunks };
+}
+
+/** Chunks received for a pending version of `packageId` (temp files excluded), each re-hashed. */
+export async function incomingChunks(root: string, packageId: string): Promise<IncomingChunk[]> {
+  const dir = join(root, '.sitecast', 'incoming', packageId);
+  const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [];
+    throw e;
+  });
+  const out: IncomingChunk[] = [];
+  for (const id of names) {
+    if (!/^[0-9a-f]{64}$/.test(id)) continue;
+    const bytes = await readFile(join(dir, id));
+    out.push({ id, size: bytes.length, verified: createHash('sha256').update(bytes).digest('hex') === id });
+  }
+  return out;
+}
