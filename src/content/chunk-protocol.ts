@@ -33,7 +33,21 @@ export interface RecycleMessage {
   readonly block: number;
 }
 
-export type ToWorker = SegmentTask | CancelMessage | RecycleMessage;
+/**
+ * Read, chunk and hash whole (small) files, each from its start. A file counts as read only when an fstat
+ * of the open handle before and after the read and a stat of its path after agree (size, mtime, ctime,
+ * inode, device); otherwise it is read again, up to `attempts` times.
+ */
+export interface FilesTask {
+  readonly type: 'files';
+  readonly taskId: number;
+  readonly paths: readonly string[];
+  /** Sum of the files' listed sizes: how much buffer to take. */
+  readonly bytes: number;
+  readonly attempts: number;
+}
+
+export type ToWorker = SegmentTask | FilesTask | CancelMessage | RecycleMessage;
 
 /** Consecutive chunks of one task; their bytes are in shared block `block`, or in `buffer` when -1. */
 export interface ChunkBatch {
@@ -64,4 +78,36 @@ export interface TaskFailed {
   readonly message: string;
 }
 
-export type FromWorker = ChunkBatch | TaskDone | TaskFailed;
+/** A file of a FilesTask read unchanged: its bytes are at `offset` in the batch's buffer. */
+export interface FileDigest {
+  /** Index in the task's paths. */
+  readonly index: number;
+  readonly offset: number;
+  readonly size: number;
+  /** Permission bits and whole milliseconds of the mtime, from the fstat after the read. */
+  readonly mode: number;
+  readonly mtimeMs: number;
+  readonly sizes: readonly number[];
+  readonly ids: readonly string[];
+}
+
+/**
+ * A file of a FilesTask not read: CHANGING (changed during every attempt), GONE (disappeared), NOT_FILE
+ * (stopped being a regular file), TOO_LARGE (grew past a buffer: read it by segments), or an errno code.
+ */
+export interface FileProblem {
+  readonly index: number;
+  readonly problem: string;
+  readonly message: string;
+}
+
+/** Files of one FilesTask; their bytes are in shared block `block`, in `buffer` when -1 (null: no bytes). */
+export interface FilesBatch {
+  readonly type: 'files';
+  readonly taskId: number;
+  readonly block: number;
+  readonly buffer: ArrayBuffer | null;
+  readonly files: readonly (FileDigest | FileProblem)[];
+}
+
+export type FromWorker = ChunkBatch | FilesBatch | TaskDone | TaskFailed;

@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SitecastError } from '../kernel/index.js';
 import { chunkFileInSegments, type SegmentRunner, type StitchStats } from './chunk-file.js';
-import type { FromWorker, SegmentTask, ToWorker, WorkerConfig } from './chunk-protocol.js';
+import type { FilesTask, FromWorker, SegmentTask, ToWorker, WorkerConfig } from './chunk-protocol.js';
 import { createChunker, DEFAULT_CHUNKING, type Chunker, type ChunkingParams } from './fastcdc.js';
-import { readError } from './read-error.js';
-import { SegmentStream, type ChunkRun, type FileChunk } from './segment-stream.js';
+import { FilesStream, type WholeFile, type WholeFileProblem } from './files-stream.js';
+import { cancelledError, readError } from './read-error.js';
+import { PENDING, SegmentStream, type ChunkRun, type FileChunk } from './segment-stream.js';
 
 export interface ChunkerPoolOptions {
   /** Worker threads; default min(2, availableParallelism()). */
@@ -47,9 +48,21 @@ interface Slot {
   alive: boolean;
 }
 
-interface Task {
+type Task = SegmentJob | FilesJob;
+
+interface SegmentJob extends TaskState {
   readonly message: SegmentTask;
   readonly stream: SegmentStream;
+}
+
+interface FilesJob extends TaskState {
+  readonly message: FilesTask;
+  readonly stream: FilesStream;
+}
+
+interface TaskState {
+  /** What to name in an error: the file, or the first of the files. */
+  readonly label: string;
   readonly bytes: number;
   readonly urgent: boolean;
   state: 'queued' | 'running' | 'finished';
@@ -128,29 +141,65 @@ export class ChunkerPool implements SegmentRunner {
     return this.#slots.filter((s) => s.alive).length;
   }
 
+  /**
+   * Reads, chunks and hashes whole files (small ones: each must fit a worker block, ~blockBytes) on one
+   * worker, `attempts` reads each until one is unchanged from start to end (see FilesTask). Yields each file
+   * as it comes, in `paths` order, or the problem that stopped it; `bytes` (the listed sizes' sum) counts
+   * against the in-flight budget. A chunk's bytes are valid until the next file is requested.
+   */
+  async *chunkFiles(
+    paths: readonly string[],
+    bytes: number,
+    options: { attempts: number; signal?: AbortSignal },
+  ): AsyncGenerator<WholeFile | WholeFileProblem> {
+    if (this.#closed) throw new SitecastError('CANCELLED', 'the chunker pool is closed');
+    const label = paths.length === 1 ? paths[0]! : `${paths[0]} and ${paths.length - 1} more files`;
+    const { signal } = options;
+    if (signal?.aborted) throw cancelledError(label);
+    const taskId = this.#nextTaskId++;
+    const stream = new FilesStream(() => this.#release(taskId));
+    const message: FilesTask = { type: 'files', taskId, paths, bytes, attempts: options.attempts };
+    this.#enqueue({ message, stream, ...this.#fresh(label, bytes, false) });
+    const onAbort = (): void => stream.fail(cancelledError(label));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        let f = stream.poll();
+        while (f === PENDING) {
+          await stream.wait();
+          f = stream.poll();
+        }
+        if (f === undefined) return;
+        yield f;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      stream.release();
+    }
+  }
+
   /** Queues a segment task; `urgent` tasks go first and ignore the budget (a reader is blocked on them). */
   submit(path: string, start: number, end: number, fileSize: number, urgent: boolean): SegmentStream {
     const taskId = this.#nextTaskId++;
     const stream = new SegmentStream(() => this.#release(taskId));
+    const message: SegmentTask = { type: 'task', taskId, path, start, end, fileSize };
+    this.#enqueue({ message, stream, ...this.#fresh(path, end - start, urgent) });
+    return stream;
+  }
+
+  #fresh(label: string, bytes: number, urgent: boolean): TaskState {
+    return { label, bytes, urgent, state: 'queued', slot: undefined, budgeted: false, released: false };
+  }
+
+  #enqueue(task: Task): void {
     if (this.#closed) {
-      stream.fail(new SitecastError('CANCELLED', 'the chunker pool is closed'));
-      return stream;
+      task.stream.fail(new SitecastError('CANCELLED', 'the chunker pool is closed'));
+      return;
     }
-    const task: Task = {
-      message: { type: 'task', taskId, path, start, end, fileSize },
-      stream,
-      bytes: end - start,
-      urgent,
-      state: 'queued',
-      slot: undefined,
-      budgeted: false,
-      released: false,
-    };
-    this.#tasks.set(taskId, task);
-    if (urgent) this.#queue.unshift(task);
+    this.#tasks.set(task.message.taskId, task);
+    if (task.urgent) this.#queue.unshift(task);
     else this.#queue.push(task);
     this.#dispatch();
-    return stream;
   }
 
   /** Terminates the workers; pending reads fail with CANCELLED. Idempotent. */
@@ -250,8 +299,21 @@ export class ChunkerPool implements SegmentRunner {
 
   #onMessage(slot: Slot, m: FromWorker): void {
     const task = this.#tasks.get(m.taskId);
+    if (m.type === 'files') {
+      const shared = m.block >= 0;
+      const giveBack = shared ? () => this.#giveBack(slot, m.block) : undefined;
+      if (task?.message.type !== 'files') return giveBack?.();
+      this.stats.batches++;
+      if (!shared && m.buffer) this.stats.unsharedBatches++;
+      (task.stream as FilesStream).push(
+        m,
+        shared ? slot.blocks[m.block]! : (m.buffer ?? undefined),
+        giveBack,
+      );
+      return;
+    }
     if (m.type === 'batch') {
-      if (!task) return;
+      if (task?.message.type !== 'task') return;
       const shared = m.block >= 0;
       this.stats.batches++;
       if (!shared) this.stats.unsharedBatches++;
@@ -262,7 +324,7 @@ export class ChunkerPool implements SegmentRunner {
         sizes: m.sizes,
         ids: m.ids,
       };
-      task.stream.push(run, shared ? () => this.#giveBack(slot, m.block) : undefined);
+      (task.stream as SegmentStream).push(run, shared ? () => this.#giveBack(slot, m.block) : undefined);
       return;
     }
     slot.tasks.delete(m.taskId);
@@ -270,7 +332,7 @@ export class ChunkerPool implements SegmentRunner {
     if (task) {
       this.#finish(task);
       if (m.type === 'done') task.stream.end();
-      else task.stream.fail(readError(m.code, m.message, task.message.path));
+      else task.stream.fail(readError(m.code, m.message, task.label));
     }
     this.#dispatch();
   }
@@ -284,9 +346,7 @@ export class ChunkerPool implements SegmentRunner {
       const task = this.#tasks.get(taskId);
       if (task) this.#finish(task);
       task?.stream.fail(
-        new SitecastError('FAILED', `${message} while reading ${task.message.path}`, {
-          path: task.message.path,
-        }),
+        new SitecastError('FAILED', `${message} while reading ${task.label}`, { path: task.label }),
       );
     }
     slot.tasks.clear();
