@@ -7,7 +7,7 @@
  */
 import { closeSync, copyFileSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openSite, type SiteHandle } from '../src/app/site.js';
 import { PackageType } from '../src/catalog/index.js';
 import { loadSettings } from '../src/config/index.js';
@@ -113,9 +113,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       await site.dps.addLocal({ name, root: join(ctx.workDir, 'dps', name) });
       dps.push(name);
     }
-    const pkg = await site.packages.create(PackageType.SMS_ImagePackage, {
+    // A folder package holding the one big file (an image package needs a parseable WIM).
+    const pkg = await site.packages.create(PackageType.SMS_Package, {
       Name: 'delta-200mib',
-      PkgSourcePath: source,
+      PkgSourcePath: dirname(source),
     });
     const packageId = pkg.packageId;
     const drain = (): Promise<void> => site.createWorker({ pollMs: 20, leaseMs: 60_000 }).runUntilIdle();

@@ -5,6 +5,7 @@ import { benchmark as chunkingBenchmark } from './ingest-chunking.js';
 import { benchmark as fileBenchmark } from './ingest-file.js';
 import { benchmark as rssBenchmark } from './ingest-rss.js';
 import { benchmark as treeBenchmark } from './ingest-tree.js';
+import { benchmark as wimMetadataBenchmark } from './wim-metadata.js';
 
 export type { Benchmark, BenchContext, BenchResult, TargetCheck, PeerTool } from './benchmark.js';
 
@@ -14,4 +15,5 @@ export const benchmarks: readonly Benchmark[] = [
   rssBenchmark,
   deltaBenchmark,
   chunkingBenchmark,
+  wimMetadataBenchmark,
 ];

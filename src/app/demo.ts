@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PackageType } from '../catalog/index.js';
 import {
+  renderImageTable,
   reportWait,
   waitForPackage,
   type CliContext,
@@ -97,6 +98,8 @@ export async function runDemo(options: DemoCommandOptions, ctx: CliContext): Pro
   });
   const packageId = pkg.packageId;
   say(`  ${packageId}`);
+  cmd(`image show ${packageId}        # SMS_ImageInformation, read from the WIM's XML`);
+  say(indent(renderImageTable(await site.packages.listImages(packageId))));
 
   say(`\n3. Distribute it to ${dpNames.join(', ')}: the first snapshot, then every chunk to every DP`);
   cmd(`content distribute ${packageId} ${dpNames.map((n) => `--dp ${n}`).join(' ')} --wait`);
@@ -142,4 +145,12 @@ async function waitPhase(ctx: CliContext, packageId: string, since: number): Pro
   if (outcome.interrupted) throw new SitecastError('CANCELLED', 'demo interrupted', { packageId });
   if (!ctx.json) await reportWait(ctx, outcome);
   return outcome;
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }

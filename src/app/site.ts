@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { PackageRepository, PackageService } from '../catalog/index.js';
+import { ImageInfoRepository, ImageService, PackageRepository, PackageService } from '../catalog/index.js';
 import type { Settings } from '../config/index.js';
 import { ContentLibrary } from '../content/index.js';
 import { openDatabase, type SiteDatabase } from '../db/index.js';
@@ -36,6 +36,8 @@ export interface SiteHandle {
   readonly database: SiteDatabase;
   readonly library: ContentLibrary;
   readonly packages: PackageService;
+  /** GetImageProperties / ReloadImageProperties. */
+  readonly images: ImageService;
   readonly dps: DpRegistry;
   readonly distribution: DistributionService;
   readonly status: StatusService;
@@ -77,7 +79,12 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
   try {
     const site = await new SiteRepository(database.db, clock).ensureLocal(settings.siteCode);
     library = await ContentLibrary.open(join(settings.home, 'content'), { threads: settings.chunkerThreads });
-    const packages = new PackageService(new PackageRepository(database.db), clock, site.siteCode);
+    const packages = new PackageService(
+      new PackageRepository(database.db),
+      clock,
+      site.siteCode,
+      new ImageInfoRepository(database.db),
+    );
     const targets = new PackageDpRepository(database.db);
     const dps = new DpRegistry(
       new DpRepository(database.db),
@@ -115,6 +122,7 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
       database,
       library: lib,
       packages,
+      images: new ImageService(packages),
       dps,
       distribution: new DistributionService(deps),
       status: new StatusService(deps),

@@ -3,14 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forEachDialect } from '../../test/support/dialects.js';
+import { makeWim } from '../../test/support/make-wim.js';
 import { FakeClock, isSitecastError, type ErrorCode } from '../kernel/index.js';
-import { PackageRepository, PackageService, PackageType, toSmsPackage } from './index.js';
+import {
+  ImageInfoRepository,
+  PackageRepository,
+  PackageService,
+  PackageType,
+  toSmsPackage,
+} from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sitecast-catalog-'));
 const wim = join(dir, 'install.wim');
 const folder = join(dir, 'src');
 beforeAll(() => {
-  writeFileSync(wim, 'MSWIM\0\0\0 not a real wim yet');
+  makeWim(wim, [{ name: 'Windows 11 Pro', flags: 'Professional' }]);
   mkdirSync(folder, { recursive: true });
   writeFileSync(join(folder, 'a.txt'), 'a');
 });
@@ -31,7 +38,12 @@ forEachDialect('PackageService', (ctx) => {
   let service: PackageService;
   const clock = new FakeClock();
   beforeAll(() => {
-    service = new PackageService(new PackageRepository(ctx.database.db), clock, 'PS1');
+    service = new PackageService(
+      new PackageRepository(ctx.database.db),
+      clock,
+      'PS1',
+      new ImageInfoRepository(ctx.database.db),
+    );
   });
 
   describe('PackageID allocation', () => {
@@ -65,7 +77,7 @@ forEachDialect('PackageService', (ctx) => {
       ForcedDisconnectNumRetries: 2,
     });
     expect(sms).not.toHaveProperty('ImageProperty');
-    expect(toSmsPackage(p, { lazy: true })).toHaveProperty('ImageProperty', null);
+    expect(toSmsPackage(p, { lazy: true }).ImageProperty).toMatch(/<NAME>Windows 11 Pro<\/NAME>/);
   });
 
   it('rejects bad sources with the documented error', async () => {

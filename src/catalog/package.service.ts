@@ -12,6 +12,9 @@ import {
 } from './package-types.js';
 import { assertSourcePathShape, parsePackageProperties, type PackageWritable } from './package.schemas.js';
 import type { PackageFilter, PackageRepository } from './package.repository.js';
+import type { ImageInformation, ImageInfoRepository } from './image-info.repository.js';
+import { assertImageIndex, imageRowsOf, readImageMetadata } from './image-metadata.js';
+import type { WimMetadata } from '../wim/index.js';
 
 export interface CreatePackageInput extends PackageWritable {
   readonly Name: string;
@@ -72,6 +75,7 @@ export class PackageService {
     private readonly repo: PackageRepository,
     private readonly clock: Clock,
     private readonly siteCode: string,
+    private readonly images: ImageInfoRepository,
   ) {}
 
   /** Creates an SMS_Package (type 0) or SMS_ImagePackage (type 257); the source is checked first. */
@@ -104,6 +108,13 @@ export class PackageService {
       });
     }
     if (sourcePath) await checkSource(sourcePath, packageType);
+    // An image package knows what its WIM holds from the start: ImageProperty and the image rows are
+    // written with the package row, and a file that is not a WIM creates nothing.
+    let wim: WimMetadata | undefined;
+    if (packageType === PackageType.SMS_ImagePackage && sourcePath) {
+      wim = await readImageMetadata(sourcePath, 'PkgSourcePath');
+      assertImageIndex(wim, props.ImageIndex, sourcePath);
+    }
     const now = this.clock.now();
     return this.repo.transaction(async (trx) => {
       const packageId = await this.repo.allocatePackageId(this.siteCode, trx);
@@ -127,7 +138,7 @@ export class PackageService {
           source_site: this.siteCode,
           action_in_progress: ActionInProgress.None,
           sedo_object_version: 1,
-          image_property: null,
+          image_property: wim?.xml ?? null,
           image_index: props.ImageIndex ?? null,
           refresh_schedule: null,
           package_size_kb: 0,
@@ -139,6 +150,7 @@ export class PackageService {
         },
         trx,
       );
+      if (wim) await this.images.replace(packageId, imageRowsOf(packageId, wim, props.Version ?? ''), trx);
       return this.repo.get(packageId, trx);
     });
   }
@@ -188,6 +200,17 @@ export class PackageService {
         field: 'PkgSourcePath',
       });
     }
+    const isImage = current.packageType === PackageType.SMS_ImagePackage;
+    // A new WIM must parse and an ImageIndex must exist in it; ImageProperty itself follows at the next
+    // RefreshPkgSource or ReloadImageProperties, which record it with the content it describes.
+    if (isImage && sourcePath && (props.PkgSourcePath !== undefined || (props.ImageIndex ?? null) !== null)) {
+      const wim = await readImageMetadata(sourcePath, 'PkgSourcePath');
+      assertImageIndex(
+        wim,
+        props.ImageIndex === undefined ? current.imageIndex : props.ImageIndex,
+        sourcePath,
+      );
+    }
     const changes = {
       ...(props.Name !== undefined && { name: props.Name }),
       ...(props.Version !== undefined && { version: props.Version }),
@@ -220,7 +243,25 @@ export class PackageService {
       const now = await this.repo.get(packageId);
       throw staleError(packageId, current.sedoObjectVersion, now.sedoObjectVersion);
     }
+    if (isImage && props.Version !== undefined) await this.images.setVersion(packageId, props.Version);
     return { package: await this.repo.get(packageId), refreshRequested: props.RefreshPkgSourceFlag === true };
+  }
+
+  /**
+   * Records what a WIM read found, in the caller's transaction: ImageProperty and the SMS_ImageInformation
+   * rows change together (and SedoObjectVersion moves). Fails when the package's ImageIndex is gone.
+   */
+  async recordImageMetadata(packageId: string, wim: WimMetadata, trx: Transaction<Database>): Promise<void> {
+    const pkg = await this.repo.get(packageId, trx);
+    assertImageIndex(wim, pkg.imageIndex, wim.path);
+    await this.repo.update(packageId, { image_property: wim.xml }, undefined, this.clock.now(), trx);
+    await this.images.replace(packageId, imageRowsOf(packageId, wim, pkg.version), trx);
+  }
+
+  /** The SMS_ImageInformation rows of a package, by index (none for a non-image package). */
+  async listImages(packageId: string): Promise<ImageInformation[]> {
+    await this.get(packageId);
+    return this.images.list(packageId);
   }
 
   /** Marks ActionInProgress (1 update, 2 add, 3 delete, 0 none). */

@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
-import { PackageType, toSmsPackage } from '../catalog/index.js';
+import {
+  imageRowsOf,
+  inspectImage,
+  PackageType,
+  toSmsImageInformation,
+  toSmsPackage,
+} from '../catalog/index.js';
 import { intArg, type Act } from './command-kit.js';
+import { renderImageTable, renderWimFacts } from './image-table.js';
 
 interface ImageNewOptions {
   readonly name: string;
@@ -11,7 +18,7 @@ interface ImageNewOptions {
   readonly priority?: number;
 }
 
-/** `image new` = New-CMOperatingSystemImage. */
+/** `image new` = New-CMOperatingSystemImage; `image show` / `image inspect` list a WIM's images. */
 export function registerImageCommands(program: Command, act: Act): void {
   const image = program.command('image').description('OS image packages (SMS_ImagePackage)');
   image
@@ -39,6 +46,50 @@ export function registerImageCommands(program: Command, act: Act): void {
         ctx.result(
           () => toSmsPackage(pkg, { lazy: true }),
           () => pkg.packageId,
+        );
+      }),
+    );
+
+  image
+    .command('show')
+    .description("the images of an image package's WIM (SMS_ImageInformation)")
+    .argument('<PackageID>')
+    .action(
+      act(async (ctx, packageId: string) => {
+        const site = await ctx.site();
+        const pkg = await site.packages.get(packageId);
+        const rows = await site.packages.listImages(packageId);
+        ctx.result(
+          () => rows.map(toSmsImageInformation),
+          () =>
+            `${pkg.packageId} ${pkg.name}: ${pkg.pkgSourcePath ?? ''}` +
+            (pkg.imageIndex === null ? '' : ` (deploys image ${pkg.imageIndex})`) +
+            `\n${renderImageTable(rows).trimEnd()}`,
+        );
+      }),
+    );
+
+  image
+    .command('inspect')
+    .description('read a .wim without creating anything (GetImageProperties): its images and header')
+    .argument('<path.wim>', 'absolute path of the .wim file')
+    .action(
+      act(async (ctx, path: string) => {
+        const wim = await inspectImage(path);
+        const rows = imageRowsOf('', wim, '');
+        ctx.result(
+          () => ({
+            ImageProperty: wim.xml,
+            Path: wim.path,
+            FileSize: wim.fileSize,
+            Header: wim.header,
+            Images: rows.map((r) => {
+              const { PackageID: _p, Version: _v, ...rest } = toSmsImageInformation(r);
+              return { ...rest, Edition: r.edition };
+            }),
+            Warnings: wim.warnings,
+          }),
+          () => `${renderWimFacts(wim)}${renderImageTable(rows).trimEnd()}`,
         );
       }),
     );

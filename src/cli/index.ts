@@ -5,5 +5,6 @@ export { waitForPackage, reportWait, type WaitRequest, type WaitOutcome } from '
 export { ProgressTracker, type BarState } from './progress-tracker.js';
 export { createProgressView, describeBar, type ProgressView } from './progress-view.js';
 export { renderDpTable } from './dp-status-table.js';
+export { renderImageTable, renderWimFacts } from './image-table.js';
 export { renderTable, type Column } from './table.js';
 export { formatBytes, formatRate, formatEta, formatPercent, formatTime, timestamp } from './units.js';

@@ -62,6 +62,28 @@ export interface PackageVersionTable {
   created_at: number;
 }
 
+/** SMS_ImageInformation: one row per image index of an image package's WIM (reference wim.md). */
+export interface ImageInfoTable {
+  package_id: string;
+  image_index: number;
+  name: string;
+  description: string;
+  /** WINDOWS/EDITIONID, else FLAGS (shown by `image show`; not an SMS_ImageInformation property). */
+  edition: string;
+  /** WINDOWS/ARCH: 0 x86, 5 ARM, 6 IA64, 9 x64, 12 ARM64; null when the WIM does not say. */
+  architecture: number | null;
+  /** MAJOR.MINOR.BUILD.SPBUILD, '' when the WIM has no WINDOWS/VERSION. */
+  image_os_version: string;
+  language: string;
+  hal_type: string;
+  product_type: string;
+  /** The image's TOTALBYTES. */
+  size: number;
+  creation_date: number | null;
+  /** The package's Version. */
+  version: string;
+}
+
 export interface DistributionPointTable {
   dp_id: Generated<number>;
   name: string;
@@ -140,6 +162,7 @@ export interface Database {
   counter: CounterTable;
   package: PackageTable;
   package_version: PackageVersionTable;
+  image_info: ImageInfoTable;
   distribution_point: DistributionPointTable;
   package_dp: PackageDpTable;
   status_message: StatusMessageTable;

@@ -70,9 +70,10 @@ eachDialect('distribution with bad input', (dialect) => {
     mkdirSync(src);
     const file = join(src, 'install.wim');
     writeFileSync(file, randomBytes(2 * MiB));
-    const pkg = await t.site.packages.create(PackageType.SMS_ImagePackage, {
+    // A folder package: what matters is one big file changing while it is read.
+    const pkg = await t.site.packages.create(PackageType.SMS_Package, {
       Name: 'Busy',
-      PkgSourcePath: file,
+      PkgSourcePath: src,
     });
     await t.site.distribution.addDistributionPoints(pkg.packageId, [dps[0]!]);
     await t.drain();
@@ -102,9 +103,9 @@ eachDialect('distribution with bad input', (dialect) => {
     const file = join(src, 'install.wim');
     writeFileSync(file, randomBytes(1 * MiB));
     const [keep, gone] = await t.addDps(2);
-    const pkg = await t.site.packages.create(PackageType.SMS_ImagePackage, {
+    const pkg = await t.site.packages.create(PackageType.SMS_Package, {
       Name: 'Vanish',
-      PkgSourcePath: file,
+      PkgSourcePath: src,
     });
     rmSync(dpRoot(t, gone!), { recursive: true, force: true });
     await t.site.distribution.addDistributionPoints(pkg.packageId, [keep!, gone!]);
@@ -131,9 +132,9 @@ eachDialect('distribution with bad input', (dialect) => {
       mkdirSync(src);
       const file = join(src, 'install.wim');
       writeFileSync(file, randomBytes(8 * MiB));
-      const pkg = await t.site.packages.create(PackageType.SMS_ImagePackage, {
+      const pkg = await t.site.packages.create(PackageType.SMS_Package, {
         Name: 'Big',
-        PkgSourcePath: file,
+        PkgSourcePath: src,
       });
       await t.site.distribution.addDistributionPoints(pkg.packageId, [small]);
       await t.drain();

@@ -1,4 +1,4 @@
-import { checkSource, PkgSourceFlag } from '../catalog/index.js';
+import { checkSource, PackageType, PkgSourceFlag, readImageMetadata } from '../catalog/index.js';
 import type { Job, JobHandler } from '../jobs/index.js';
 import { willRetry } from '../jobs/index.js';
 import { SitecastError, toSitecastError } from '../kernel/index.js';
@@ -36,6 +36,12 @@ export function refreshJobHandler(d: DistributionDeps): JobHandler {
         });
       }
       await checkSource(pkg.pkgSourcePath, pkg.packageType);
+      // An image package's WIM must still parse before gigabytes are read; a WIM that no longer does fails
+      // the refresh with the reader's error and creates no version.
+      const isImage = pkg.packageType === PackageType.SMS_ImagePackage;
+      const wim = isImage
+        ? await readImageMetadata(pkg.pkgSourcePath, 'PkgSourcePath', ctx.signal)
+        : undefined;
       d.log?.(
         `refresh ${packageId}: snapshot of ${pkg.pkgSourcePath} for SourceVersion ${pkg.sourceVersion + 1}`,
       );
@@ -48,6 +54,18 @@ export function refreshJobHandler(d: DistributionDeps): JobHandler {
         },
       });
       await ctx.heartbeat();
+      if (wim) {
+        // The metadata recorded with the version must describe the bytes snapshotted: read it again and
+        // refuse a WIM rewritten in between (the snapshot itself only guards its own reads).
+        const after = await readImageMetadata(pkg.pkgSourcePath, 'PkgSourcePath', ctx.signal);
+        if (after.xml !== wim.xml || after.fileSize !== wim.fileSize) {
+          throw new SitecastError(
+            'SOURCE_CHANGING',
+            `${pkg.pkgSourcePath} was rewritten while it was snapshotted`,
+            { field: 'PkgSourcePath', path: pkg.pkgSourcePath },
+          );
+        }
+      }
       const now = d.clock.now();
       const version = await d.packages.transaction(async (trx) => {
         const v = await d.packages.commitVersion(
@@ -62,6 +80,8 @@ export function refreshJobHandler(d: DistributionDeps): JobHandler {
           },
           trx,
         );
+        // ImageProperty and SMS_ImageInformation move with SourceVersion (same transaction).
+        if (wim) await d.packages.recordImageMetadata(packageId, wim, trx);
         await d.packages.setActionInProgress(packageId, 0, trx);
         const info = (messageId: number, strings: string[]) =>
           d.messages.add(

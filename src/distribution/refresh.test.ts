@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, writeSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { codeOf, fileSha256 } from '../../test/support/assertions.js';
 import { eachDialect } from '../../test/support/dialects.js';
@@ -51,9 +52,11 @@ eachDialect('RefreshPkgSource to local DPs', (dialect) => {
       source = join(t.dir, 'src', 'install.wim');
       writeRandomFile(source, size);
       dps = await t.addDps(3);
-      const pkg = await t.site.packages.create(PackageType.SMS_ImagePackage, {
+      // A folder package holding one big file: image packages need a parseable WIM, and what this
+      // scenario measures is the delta of one big file (image packages are covered by image-refresh.test.ts).
+      const pkg = await t.site.packages.create(PackageType.SMS_Package, {
         Name: 'Windows 11',
-        PkgSourcePath: source,
+        PkgSourcePath: join(t.dir, 'src'),
       });
       packageId = pkg.packageId;
     }, 120_000);
@@ -117,7 +120,7 @@ eachDialect('RefreshPkgSource to local DPs', (dialect) => {
       const snap = messages.find(
         (m) => m.MessageID === MessageId.SNAPSHOT_CREATED && m.InsertionStrings[2] === '2',
       );
-      expect(snap?.InsertionStrings.slice(0, 2)).toEqual([packageId, source]);
+      expect(snap?.InsertionStrings.slice(0, 2)).toEqual([packageId, join(t.dir, 'src')]);
       const dist = messages.filter(
         (m) => m.MessageID === MessageId.DISTRIBUTED_TO_DP && m.InsertionStrings[1] === '2',
       );
@@ -198,7 +201,10 @@ eachDialect('RefreshPkgSource to local DPs', (dialect) => {
       const folderPkg = await t.site.packages.create(PackageType.SMS_Package, { Name: 'No source' });
       expect(await codeOf(t.site.distribution.refreshPkgSource(folderPkg.packageId))).toBe('NO_SOURCE');
       const moving = join(t.dir, 'src', 'moving.wim');
-      writeFileSync(moving, 'x');
+      copyFileSync(
+        fileURLToPath(new URL('../../test/fixtures/demo/install-v1.wim', import.meta.url)),
+        moving,
+      );
       const gone = await t.site.packages.create(PackageType.SMS_ImagePackage, {
         Name: 'Gone',
         PkgSourcePath: moving,
