@@ -71,6 +71,10 @@ describe('sitecast image show / inspect (in-process, SQLite)', () => {
     expect(s.code, s.stderr).toBe(0);
     expect(s.stdout).toMatch(/compression LZMS \(solid\)/);
     expect(s.stdout).toMatch(/warning: .*solid/i);
+    // Creating a package from it works, and says what a solid WIM means for distribution.
+    const created = await home.run(['image', 'new', '--name', 'Solid', '--path', solid]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toMatch(/^warning: .*solid.*delta transfer cannot help/im);
   }, 20_000);
 
   it('rejects a bad --index, a file that is not a WIM and a relative path clearly', async () => {
