@@ -1,8 +1,9 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { SitecastError } from '../kernel/index.js';
 import { migrations } from './migrations/index.js';
+import { immediateSqliteDialect } from './sqlite-immediate.js';
 import type { Database } from './schema.js';
 
 /** What a dialect can do, as flags rather than `if (kind === …)` spread through repositories. */
@@ -55,7 +56,7 @@ function openSqlite(file: string): SiteDatabase {
   native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 10000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  const db = new Kysely<Database>({ dialect: immediateSqliteDialect({ database: native }) });
   return {
     db,
     capabilities: { name: 'sqlite', skipLocked: false },
