@@ -2,12 +2,12 @@
  * ENOSPC on a real 4 MiB tmpfs: a full disk gives DISK_FULL and leaves nothing half-visible. Needs root
  * (mount); skipped with a printed reason elsewhere, except on CI where it must run.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mountTmpfs, type Tmpfs } from '../../test/support/tmpfs.js';
 import { sha256Hex } from './manifest.js';
 import { FsManifestStore } from './manifest-store.js';
 import { PackStore } from './pack-store.js';
@@ -15,6 +15,7 @@ import { PackStore } from './pack-store.js';
 let mountPoint = '';
 let mounted = false;
 let skipReason = '';
+let tmpfs: Tmpfs | null = null;
 let store: PackStore | null = null;
 
 function chunk(size: number): { id: string; bytes: Buffer } {
@@ -24,14 +25,10 @@ function chunk(size: number): { id: string; bytes: Buffer } {
 
 beforeAll(async () => {
   mountPoint = await mkdtemp(join(tmpdir(), 'sitecast-enospc-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint], { stdio: 'pipe' });
-    mounted = true;
-  } catch (e) {
-    skipReason = `cannot mount a 4 MiB tmpfs (${(e as Error).message.split('\n')[0]})`;
-    if (process.env.CI === 'true') throw new Error(skipReason, { cause: e });
-    console.log(`disk-full tests skipped: ${skipReason}`);
-  }
+  const m = mountTmpfs(mountPoint, '4m');
+  if ('skipReason' in m) skipReason = m.skipReason;
+  else tmpfs = m;
+  mounted = tmpfs !== null;
 });
 
 afterEach(async () => {
@@ -44,7 +41,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  if (mounted) execFileSync('umount', [mountPoint]);
+  tmpfs?.unmount();
   await rm(mountPoint, { recursive: true, force: true });
 });
 

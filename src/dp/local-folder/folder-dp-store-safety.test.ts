@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mountTmpfs, type Tmpfs } from '../../../test/support/tmpfs.js';
 import { isSitecastError } from '../../kernel/index.js';
 import { FolderDpStore } from './folder-dp-store.js';
 import {
@@ -183,20 +183,17 @@ describe('FolderDpStore: a vanished root', () => {
 describe('FolderDpStore: a full disk', () => {
   let mountPoint = '';
   let mounted = false;
+  let tmpfs: Tmpfs | null = null;
   const big = 64 * 1024;
 
   beforeAll(async () => {
     mountPoint = await mkdtemp(join(tmpdir(), 'sitecast-dp-full-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint], { stdio: 'pipe' });
-      mounted = true;
-    } catch (e) {
-      if (process.env.CI === 'true') throw e;
-      console.warn(`skipping full-disk tests: cannot mount a tmpfs (${(e as Error).message.split('\n')[0]})`);
-    }
+    const m = mountTmpfs(mountPoint, '8m');
+    if (!('skipReason' in m)) tmpfs = m;
+    mounted = tmpfs !== null;
   });
   afterAll(async () => {
-    if (mounted) execFileSync('umount', [mountPoint]);
+    tmpfs?.unmount();
     await rm(mountPoint, { recursive: true, force: true });
   });
 
