@@ -75,46 +75,52 @@ describe('snapshot of many small files', () => {
     expect(pool.stats.batches - batchesBefore).toBeLessThan(200);
   });
 
-  it('fails with SOURCE_CHANGING naming a small file another process keeps appending to', async () => {
-    const root = tempDir();
-    for (let i = 0; i < 20; i++) writeFileSync(join(root, `quiet-${i}.txt`), `quiet ${i}`);
-    const path = join(root, 'busy.log');
-    writeFileSync(path, fastPseudoRandomBytes(512 * KiB, 9));
-    const writer = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(path)}, 'a'); for (;;) fs.writeSync(fd, 'x');`,
-      ],
-      { stdio: 'ignore' },
-    );
-    try {
-      const initial = statSync(path).size;
-      for (let i = 0; i < 200 && statSync(path).size === initial; i++)
-        await new Promise((r) => setTimeout(r, 25));
-      // A read can fall between two appends when the writer is off the CPU (the machine is shared): then
-      // what was recorded must be a state the file really had. Within a few tries one must be caught.
-      let caught: SitecastError | undefined;
-      for (let attempt = 0; attempt < 10 && !caught; attempt++) {
-        const sink = new MemorySink();
-        try {
-          const { manifest } = await snapshot(root, sink);
-          const busy = manifest.files.find((f) => f.path === 'busy.log')!;
-          const now = readFileSync(path);
-          expect(sink.reassemble(manifest, 'busy.log').equals(now.subarray(0, busy.size))).toBe(true);
-        } catch (e) {
-          if (!isSitecastError(e)) throw e;
-          caught = e;
-          expect(sink.flushes).toBe(0);
+  it(
+    'fails with SOURCE_CHANGING naming a small file another process keeps appending to',
+    { timeout: 60_000 },
+    async () => {
+      const root = tempDir();
+      for (let i = 0; i < 20; i++) writeFileSync(join(root, `quiet-${i}.txt`), `quiet ${i}`);
+      const path = join(root, 'busy.log');
+      writeFileSync(path, fastPseudoRandomBytes(512 * KiB, 9));
+      const writer = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(path)}, 'a'); for (;;) fs.writeSync(fd, 'x');`,
+        ],
+        { stdio: 'ignore' },
+      );
+      try {
+        const initial = statSync(path).size;
+        for (let i = 0; i < 200 && statSync(path).size === initial; i++)
+          await new Promise((r) => setTimeout(r, 25));
+        // A read can fall between two appends when the writer is off the CPU (the machine is shared, and CI
+        // runs two test files at once): then what was recorded must be a state the file really had. Within
+        // some tries (bounded in count and time) one must be caught.
+        let caught: SitecastError | undefined;
+        const deadline = Date.now() + 20_000;
+        for (let attempt = 0; attempt < 200 && !caught && Date.now() < deadline; attempt++) {
+          const sink = new MemorySink();
+          try {
+            const { manifest } = await snapshot(root, sink);
+            const busy = manifest.files.find((f) => f.path === 'busy.log')!;
+            const now = readFileSync(path);
+            expect(sink.reassemble(manifest, 'busy.log').equals(now.subarray(0, busy.size))).toBe(true);
+          } catch (e) {
+            if (!isSitecastError(e)) throw e;
+            caught = e;
+            expect(sink.flushes).toBe(0);
+          }
         }
+        expect(caught?.code).toBe('SOURCE_CHANGING');
+        expect(caught?.message).toContain('busy.log');
+        expect(caught?.message).toContain('kept changing while it was read (3 attempts)');
+      } finally {
+        writer.kill();
       }
-      expect(caught?.code).toBe('SOURCE_CHANGING');
-      expect(caught?.message).toContain('busy.log');
-      expect(caught?.message).toContain('kept changing while it was read (3 attempts)');
-    } finally {
-      writer.kill();
-    }
-  });
+    },
+  );
 
   it('stops promptly with CANCELLED when aborted in the middle of small files', async () => {
     const root = tempDir();
