@@ -148,30 +148,29 @@ export class PackageRepository {
       .execute();
   }
 
-  async findVersion(
+  findVersion(
     packageId: string,
     sourceVersion: number,
     trx: Db = this.db,
   ): Promise<PackageVersion | undefined> {
-    const row = await trx
-      .selectFrom('package_version')
-      .selectAll()
-      .where('package_id', '=', packageId)
-      .where('source_version', '=', sourceVersion)
-      .executeTakeFirst();
-    return row ? toVersion(row) : undefined;
+    return this.findVersionWhere(packageId, 'source_version', sourceVersion, trx);
   }
 
-  async findVersionByJob(
+  findVersionByJob(packageId: string, jobId: number, trx: Db = this.db): Promise<PackageVersion | undefined> {
+    return this.findVersionWhere(packageId, 'job_id', jobId, trx);
+  }
+
+  private async findVersionWhere(
     packageId: string,
-    jobId: number,
-    trx: Db = this.db,
+    column: 'source_version' | 'job_id',
+    value: number,
+    trx: Db,
   ): Promise<PackageVersion | undefined> {
     const row = await trx
       .selectFrom('package_version')
       .selectAll()
       .where('package_id', '=', packageId)
-      .where('job_id', '=', jobId)
+      .where(column, '=', value)
       .executeTakeFirst();
     return row ? toVersion(row) : undefined;
   }

@@ -24,6 +24,7 @@ import type {
   ToWorker,
   WorkerConfig,
 } from './chunk-protocol.js';
+import { sameFile } from './file-identity.js';
 
 const config = workerData as WorkerConfig;
 const chunker = createChunker(config.chunking);
@@ -306,16 +307,6 @@ function readFully(fd: number, bytes: Uint8Array, offset: number, size: number):
     got += n;
   }
   return true;
-}
-
-function sameFile(a: BigIntStats, b: BigIntStats): boolean {
-  return (
-    a.size === b.size &&
-    a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs &&
-    a.ino === b.ino &&
-    a.dev === b.dev
-  );
 }
 
 function errnoProblem(e: unknown, index: number): FileProblem {

@@ -18,6 +18,7 @@ import type { ChunkerPool } from './chunker-pool.js';
 import { cancelledError, readError } from './read-error.js';
 import { walkSource, type SourceFile } from './source-walk.js';
 import type { ChunkId, ChunkRef, IngestSink, Manifest, ManifestFile, SnapshotOptions } from './types.js';
+import { sameFile } from './file-identity.js';
 
 export interface SnapshotSourceOptions extends SnapshotOptions {
   readonly pool: ChunkerPool;
@@ -305,16 +306,6 @@ async function statFile(root: string, file: SourceFile): Promise<BigIntStats> {
     );
   }
   return st;
-}
-
-function sameFile(a: BigIntStats, b: BigIntStats): boolean {
-  return (
-    a.size === b.size &&
-    a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs &&
-    a.ino === b.ino &&
-    a.dev === b.dev
-  );
 }
 
 /** Adds each new chunk to the sink once, one call at a time (files are read concurrently). */
