@@ -156,7 +156,8 @@ describe('source walking', () => {
       [lockedRoot, lockedRoot],
     ];
     if (process.getuid?.() === 0) {
-      // root reads everything: run the snapshots as nobody in a child process, as a real service account.
+      // root reads everything: run the snapshots in a child process without the capabilities that let root
+      // bypass file permissions (not as another user: the checkout itself may be readable by root alone).
       const script = join(root, 'as-nobody.mts');
       writeFileSync(
         script,
@@ -173,9 +174,9 @@ describe('source walking', () => {
           'console.log(JSON.stringify(out));\n',
       );
       chmodSync(script, 0o644);
-      const child = spawnSync(process.execPath, ['--import', 'tsx', script, ...cases.map((c) => c[0])], {
-        uid: 65534,
-        gid: 65534,
+      const dropped = '-dac_override,-dac_read_search';
+      const argv = [process.execPath, '--import', 'tsx', script, ...cases.map((c) => c[0])];
+      const child = spawnSync('setpriv', [`--inh-caps=${dropped}`, `--bounding-set=${dropped}`, ...argv], {
         cwd: process.cwd(),
         encoding: 'utf8',
         timeout: 30_000,
