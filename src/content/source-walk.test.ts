@@ -35,6 +35,63 @@ async function expectRejected(source: string, code: ErrorCode, named: string): P
   return error;
 }
 
+/**
+ * Snapshots each source in a child process that has dropped CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, and
+ * returns each outcome. The snapshot code and the chunk worker are bundled into `dir` first.
+ */
+async function snapshotsWithoutDacCapabilities(
+  dir: string,
+  sources: readonly string[],
+): Promise<{ code: string; message?: string }[]> {
+  const entry = join(dir, 'snapshotter.ts');
+  writeFileSync(
+    entry,
+    `import { ChunkerPool } from ${JSON.stringify(join(import.meta.dirname, 'chunker-pool.ts'))};\n` +
+      `import { snapshotSource } from ${JSON.stringify(join(import.meta.dirname, 'snapshot.ts'))};\n` +
+      // Ref'd: should a snapshot never settle, the child says so instead of exiting with code 13.
+      "const watchdog = setTimeout(() => { console.log('HUNG'); process.exit(3); }, 20_000);\n" +
+      'const pool = new ChunkerPool({ threads: 1 });\n' +
+      'const sink = { hasChunk: () => false, addChunk: async () => {}, flush: async () => {}, end: async () => {} };\n' +
+      'for (const source of process.argv.slice(2)) {\n' +
+      "  let r = { code: 'OK' };\n" +
+      "  try { await snapshotSource(source, sink, { packageId: 'PS100001', sourceVersion: 1, pool }); }\n" +
+      '  catch (e) { r = { code: e.code, message: e.message }; }\n' +
+      '  console.log(JSON.stringify(r));\n' +
+      '}\n' +
+      'await pool.close();\n' +
+      'clearTimeout(watchdog);\n',
+  );
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: { snapshotter: entry, 'chunk-worker': join(import.meta.dirname, 'chunk-worker.ts') },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outdir: dir,
+    logLevel: 'silent',
+  });
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  for (const f of ['snapshotter.js', 'chunk-worker.js']) chmodSync(join(dir, f), 0o644);
+  const dropped = '-dac_override,-dac_read_search';
+  const child = spawnSync(
+    'setpriv',
+    [
+      `--inh-caps=${dropped}`,
+      `--bounding-set=${dropped}`,
+      process.execPath,
+      join(dir, 'snapshotter.js'),
+      ...sources,
+    ],
+    { cwd: dir, encoding: 'utf8', timeout: 60_000 },
+  );
+  expect(child.status, `stdout: ${child.stdout}\nstderr: ${child.stderr}`).toBe(0);
+  return child.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { code: string; message?: string });
+}
+
 function sourceWith(name: string): string {
   const root = tempDir();
   mkdirSync(join(root, 'ok'));
@@ -157,37 +214,14 @@ describe('source walking', () => {
     ];
     if (process.getuid?.() === 0) {
       // root reads everything: run the snapshots in a child process without the capabilities that let root
-      // bypass file permissions (not as another user: the checkout itself may be readable by root alone).
-      const script = join(root, 'as-nobody.mts');
-      writeFileSync(
-        script,
-        `import { ChunkerPool } from ${JSON.stringify(join(import.meta.dirname, 'chunker-pool.ts'))};\n` +
-          `import { snapshotSource } from ${JSON.stringify(join(import.meta.dirname, 'snapshot.ts'))};\n` +
-          'const pool = new ChunkerPool({ threads: 1 });\n' +
-          'const sink = { hasChunk: () => false, addChunk: async () => {}, flush: async () => {}, end: async () => {} };\n' +
-          'const out = [];\n' +
-          'for (const source of process.argv.slice(2)) {\n' +
-          "  try { await snapshotSource(source, sink, { packageId: 'PS100001', sourceVersion: 1, pool }); out.push({ code: 'OK' }); }\n" +
-          '  catch (e) { out.push({ code: e.code, message: e.message }); }\n' +
-          '}\n' +
-          'await pool.close();\n' +
-          'console.log(JSON.stringify(out));\n',
+      // bypass file permissions. The child runs a plain-JS bundle in the temp folder, so it needs neither
+      // the checkout (which may be readable by its owner alone) nor tsx's loader.
+      const results = await snapshotsWithoutDacCapabilities(
+        root,
+        cases.map((c) => c[0]),
       );
-      chmodSync(script, 0o644);
-      const dropped = '-dac_override,-dac_read_search';
-      const argv = [process.execPath, '--import', 'tsx', script, ...cases.map((c) => c[0])];
-      const child = spawnSync('setpriv', [`--inh-caps=${dropped}`, `--bounding-set=${dropped}`, ...argv], {
-        cwd: process.cwd(),
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      expect(child.status, child.stderr).toBe(0);
-      const results = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
-        code: string;
-        message: string;
-      }[];
       for (const [i, [, named]] of cases.entries()) {
-        expect(results[i]!.code, results[i]!.message).toBe('SOURCE_ACCESS_DENIED');
+        expect(results[i]?.code, JSON.stringify(results)).toBe('SOURCE_ACCESS_DENIED');
         expect(results[i]!.message).toContain(named);
       }
     } else {
