@@ -11,6 +11,8 @@ import { ContentLibrary } from '../content/index.js';
 import { openDatabase, type SiteDatabase } from '../db/index.js';
 import {
   DistributionService,
+  DpGroupRepository,
+  DpGroupService,
   DpRegistry,
   DpRepository,
   gcJobHandler,
@@ -40,6 +42,8 @@ export interface SiteHandle {
   readonly images: ImageService;
   readonly dps: DpRegistry;
   readonly distribution: DistributionService;
+  /** SMS_DistributionPointGroup. */
+  readonly dpGroups: DpGroupService;
   readonly status: StatusService;
   readonly queue: JobQueue;
   /** A worker that runs this site's jobs (start() it, or runUntilIdle()); leaseMs defaults to settings.leaseMs. */
@@ -116,6 +120,7 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
       [JobKind.Gc]: gcJobHandler(deps),
     };
     const lib = library;
+    const distribution = new DistributionService(deps);
     return {
       siteCode: site.siteCode,
       settings,
@@ -124,7 +129,15 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
       packages,
       images: new ImageService(packages),
       dps,
-      distribution: new DistributionService(deps),
+      distribution,
+      dpGroups: new DpGroupService(
+        new DpGroupRepository(database.db),
+        dps,
+        targets,
+        packages,
+        distribution,
+        clock,
+      ),
       status: new StatusService(deps),
       queue,
       createWorker: (o = {}) =>

@@ -29,23 +29,36 @@ export function registerContentCommands(program: Command, act: Act): void {
     content
       .command('distribute')
       .description(
-        'Start-CMContentDistribution: target DPs and send the current version (the first snapshot if none)',
+        'Start-CMContentDistribution: target DPs or DP groups and send the current version (the first snapshot if none)',
       )
       .argument('<PackageID>')
-      .requiredOption('--dp <name>', 'distribution point name or NALPath (repeatable)', collect, []),
+      .option('--dp <name>', 'distribution point name or NALPath (repeatable)', collect, [])
+      .option('--dp-group <name>', 'distribution point group name or GroupID (repeatable)', collect, []),
   ).action(
-    act(async (ctx, packageId: string, o: DpOptions) => {
+    act(async (ctx, packageId: string, o: DpOptions & { readonly dpGroup: readonly string[] }) => {
       const site = await ctx.site();
       const since = Date.now();
-      const names = await resolveDps(ctx, o.dp);
-      await site.distribution.addDistributionPoints(packageId, names);
+      if (o.dp.length === 0 && o.dpGroup.length === 0) {
+        throw new SitecastError('INVALID_PARAMETER', 'give at least one --dp or --dp-group', {
+          field: 'NALPath',
+        });
+      }
+      const names = o.dp.length > 0 ? await resolveDps(ctx, o.dp) : [];
+      if (names.length > 0) await site.distribution.addDistributionPoints(packageId, names);
+      const groups: string[] = [];
+      for (const ref of o.dpGroup) {
+        await site.dpGroups.addPackages(ref, [packageId]);
+        groups.push((await site.dpGroups.get(ref)).name);
+      }
+      const to = [...names, ...groups.map((g) => `group ${g}`)].join(', ');
       return finishQueued(
         ctx,
         o,
-        { packageId, dps: names, since },
+        // With groups, follow every DP the package is targeted to.
+        { packageId, ...(groups.length === 0 && { dps: names }), since },
         {
-          json: { DistributionPoints: names },
-          text: `${packageId}: distribution to ${names.join(', ')} queued`,
+          json: { DistributionPoints: names, DistributionPointGroups: groups },
+          text: `${packageId}: distribution to ${to} queued`,
         },
       );
     }),

@@ -6,6 +6,7 @@ import type { Act } from './command-kit.js';
 import { registerContentCommands } from './content.command.js';
 import { registerDemoCommand } from './demo.command.js';
 import { registerDpCommands } from './dp.command.js';
+import { registerDpGroupCommands } from './dp-group.command.js';
 import { registerImageCommands } from './image.command.js';
 import { registerPackageCommands } from './package.command.js';
 import { registerServerCommand } from './server.command.js';
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIo, app: CliApp, act: Act): Command {
   registerImageCommands(program, act);
   registerPackageCommands(program, act);
   registerDpCommands(program, act);
+  registerDpGroupCommands(program, act);
   registerContentCommands(program, act);
   registerStatusCommand(program, act);
   registerServerCommand(program, act);

@@ -157,6 +157,30 @@ export interface JobTable {
   updated_at: number;
 }
 
+/** SMS_DistributionPointGroup. */
+export interface DpGroupTable {
+  /** `{GUID}` in upper case. */
+  group_id: string;
+  name: string;
+  /** Lower-cased name: group names are unique case-insensitively. */
+  name_key: string;
+  description: string;
+  created_at: number;
+  modified_at: number;
+}
+
+export interface DpGroupMemberTable {
+  group_id: string;
+  dp_id: number;
+  added_at: number;
+}
+
+export interface DpGroupPackageTable {
+  group_id: string;
+  package_id: string;
+  added_at: number;
+}
+
 export interface Database {
   site: SiteTable;
   counter: CounterTable;
@@ -167,4 +191,7 @@ export interface Database {
   package_dp: PackageDpTable;
   status_message: StatusMessageTable;
   job: JobTable;
+  dp_group: DpGroupTable;
+  dp_group_member: DpGroupMemberTable;
+  dp_group_package: DpGroupPackageTable;
 }

@@ -89,16 +89,22 @@ export class DpRepository {
     return row ? toDp(row) : undefined;
   }
 
-  /** By name, server name or NAL path (case-insensitive: Windows server names are). */
+  /** By name, server name or NAL path (case-insensitive: Windows server names are); indexed on lower(). */
   async findByRef(ref: string): Promise<DistributionPoint | undefined> {
     const lower = ref.toLowerCase();
-    const all = await this.list();
-    return all.find(
-      (d) =>
-        d.name.toLowerCase() === lower ||
-        d.nalPath.toLowerCase() === lower ||
-        d.serverName.toLowerCase() === lower,
-    );
+    const row = await this.db
+      .selectFrom('distribution_point')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb(eb.fn('lower', ['name']), '=', lower),
+          eb(eb.fn('lower', ['server_name']), '=', lower),
+          eb(eb.fn('lower', ['nal_path']), '=', lower),
+        ]),
+      )
+      .orderBy('dp_id')
+      .executeTakeFirst();
+    return row ? toDp(row) : undefined;
   }
 
   async delete(dpId: number): Promise<void> {

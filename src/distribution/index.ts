@@ -7,6 +7,8 @@ export {
   type SiteDetailStatus,
   type StatusMessageView,
 } from './status.service.js';
+export { DpGroupRepository, type DpGroup } from './dp-group.repository.js';
+export { DpGroupService, type DpGroupDetail, type DpGroupInput } from './dp-group.service.js';
 export { DpRegistry, type DpAdapterFactory, type AddLocalDpInput } from './dp-registry.service.js';
 export { DpRepository, nalPathOf, type DistributionPoint, type DpConfig } from './dp.repository.js';
 export { PackageDpRepository, type PackageDp } from './package-dp.repository.js';
