@@ -1,5 +1,6 @@
 export { JobQueue, defaultLimits, defaultMaxAttempts, type JobQueueOptions } from './job-queue.js';
 export { JobWorker, type JobHandler, type JobContext, type JobWorkerOptions } from './job-worker.js';
+export { JobDeferred } from './job-deferred.js';
 export { willRetry, defaultIsRetryable } from './retry-policy.js';
 export { backoffCeilingMs, backoffDelayMs, defaultBackoff } from './backoff.js';
 export {

@@ -176,16 +176,29 @@ export class JobQueue {
     return r === 'requeued' ? 'retrying' : r;
   }
 
-  /** Gives a running job back to the queue without counting the attempt (a worker shutting down). */
-  async release(id: number, owner: string): Promise<ReleaseResult> {
+  /**
+   * Gives a running job back to the queue without counting the attempt: a worker shutting down (run again
+   * now), or a handler deferring to `runAt` (a closed availability window).
+   */
+  async release(id: number, owner: string, runAt?: number): Promise<ReleaseResult> {
     const job = await this.get(id);
     if (!job || job.state !== 'running' || job.leaseOwner !== owner) return 'lost';
     const r = await this.#settle(
       id,
       { owner },
-      { retry: true, runAt: this.#clock.now(), attemptsDelta: -1, lastError: job.lastError },
+      {
+        retry: true,
+        runAt: Math.max(runAt ?? 0, this.#clock.now()),
+        attemptsDelta: -1,
+        lastError: job.lastError,
+      },
     );
     return r === 'requeued' ? 'released' : r === 'failed' ? 'lost' : r;
+  }
+
+  /** Makes queued jobs matching `filter` due now (e.g. deferred transfers when maintenance mode ends). */
+  async expedite(filter: JobFilter): Promise<number> {
+    return this.#repo.expedite(filter, this.#clock.now());
   }
 
   /** Re-queues running jobs whose lease expired (failed when out of attempts); returns how many. */

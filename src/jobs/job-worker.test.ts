@@ -1,6 +1,7 @@
 import { beforeEach, expect, it, vi } from 'vitest';
 import { forEachDialect } from '../../test/support/dialects.js';
 import { FakeClock, SitecastError, systemClock, type Clock } from '../kernel/index.js';
+import { JobDeferred } from './job-deferred.js';
 import { JobQueue } from './job-queue.js';
 import { JobWorker, type JobHandler } from './job-worker.js';
 import { willRetry } from './retry-policy.js';
@@ -49,6 +50,26 @@ forEachDialect('job worker', (ctx) => {
       log: (l) => lines.push(l),
     });
   }
+
+  it('hands a deferred job back without counting the attempt, runs it at its time, and expedite() brings it forward', async () => {
+    let calls = 0;
+    const until = clock.now() + 3_600_000;
+    const r = await queue.enqueue({ kind: 'transfer', key: 'transfer:PS100001:1' });
+    const handlers: Record<string, JobHandler> = {
+      transfer: () => {
+        calls++;
+        return calls === 1 ? Promise.reject(new JobDeferred(until, 'window closed')) : Promise.resolve();
+      },
+    };
+    await worker(handlers).runUntilIdle();
+    expect(calls).toBe(1);
+    expect(await queue.get(r.id)).toMatchObject({ state: 'queued', attempts: 0, runAt: until });
+    expect(lines.some((l) => l.includes('deferred') && l.includes('window closed'))).toBe(true);
+    expect(await queue.expedite({ keyPrefix: 'transfer:PS100001:' })).toBe(1);
+    await worker(handlers).runUntilIdle();
+    expect(calls).toBe(2);
+    expect(await queue.get(r.id)).toMatchObject({ state: 'done', attempts: 1 });
+  });
 
   it('runs due jobs to done and says so in lines a person can follow', async () => {
     const seen: unknown[] = [];

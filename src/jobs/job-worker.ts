@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SitecastError, type Clock } from '../kernel/index.js';
+import { JobDeferred } from './job-deferred.js';
 import type { JobQueue } from './job-queue.js';
 import { defaultIsRetryable } from './retry-policy.js';
 import type { Job } from './types.js';
@@ -304,6 +305,17 @@ export class JobWorker {
       this.#log(
         r === 'released'
           ? `handed ${name} back to the queue: worker stopping`
+          : r === 'cancelled'
+            ? `${name} was cancelled`
+            : `abandoned ${name}: its lease passed to another worker`,
+      );
+      return;
+    }
+    if (error instanceof JobDeferred && entry.why === null) {
+      const r = await this.#queue.release(job.id, this.owner, error.until);
+      this.#log(
+        r === 'released'
+          ? `deferred ${name} until ${new Date(error.until).toISOString()}: ${error.reason}`
           : r === 'cancelled'
             ? `${name} was cancelled`
             : `abandoned ${name}: its lease passed to another worker`,

@@ -293,6 +293,17 @@ export class JobRepository {
     return Number(queued.numUpdatedRows + running.numUpdatedRows);
   }
 
+  async expedite(match: JobFilter, now: number): Promise<number> {
+    const r = await this.#db
+      .updateTable('job')
+      .set({ run_at: now, updated_at: now })
+      .where('state', '=', 'queued')
+      .where('run_at', '>', now)
+      .where(matching(match))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   async findById(id: number): Promise<JobRow | undefined> {
     return this.#db.selectFrom('job').selectAll().where('id', '=', id).executeTakeFirst();
   }
