@@ -1,0 +1,19 @@
+/** Which properties a response carries: `$select`, or every non-lazy property of the entity. */
+import type { ODataEntity } from './entity.js';
+import type { ODataQuery } from './query-options.js';
+
+/** Property names in output order. Lazy properties appear only when `$select` names them. */
+export function selectedProperties(
+  query: Pick<ODataQuery, 'select'>,
+  entity: ODataEntity,
+): readonly string[] {
+  return query.select ?? Object.keys(entity.properties).filter((n) => !entity.properties[n]!.lazy);
+}
+
+/** A copy of `record` with only `names`, in that order; a name the record lacks becomes null. */
+export function projectRecord(
+  record: Readonly<Record<string, unknown>>,
+  names: readonly string[],
+): Record<string, unknown> {
+  return Object.fromEntries(names.map((n) => [n, Object.hasOwn(record, n) ? record[n] : null]));
+}
