@@ -77,7 +77,7 @@ export async function runDemo(options: DemoCommandOptions, ctx: CliContext): Pro
   const cmd = (text: string): void => ctx.print(`  $ sitecast ${text}`);
 
   say(`sitecast demo — site ${siteCode} in ${dir} (SQLite database ${settings.db})\n`);
-  const site = await ctx.site();
+  const site = await ctx.localSite();
 
   say('1. Three distribution points, each a folder on this disk');
   for (const name of dpNames) {

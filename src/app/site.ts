@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { AuditLog, AuditRepository, TokenRepository, TokenService } from '../auth/index.js';
 import { ImageInfoRepository, ImageService, PackageRepository, PackageService } from '../catalog/index.js';
 import type { Settings } from '../config/index.js';
 import { ContentLibrary } from '../content/index.js';
@@ -15,6 +16,8 @@ import {
   DpGroupService,
   DpRegistry,
   DpRepository,
+  DpSettingsService,
+  DistributionScheduler,
   gcJobHandler,
   JobKind,
   PackageDpRepository,
@@ -27,10 +30,15 @@ import {
   type DistributionDeps,
   type DpAdapterFactory,
 } from '../distribution/index.js';
-import { createLocalFolderDp } from '../dp/index.js';
-import { SiteRepository } from '../hierarchy/index.js';
+import { createLocalFolderDp, HttpDpAdapter } from '../dp/index.js';
+import {
+  HierarchyService,
+  replicateJobHandler,
+  SiteReportRepository,
+  SiteRepository,
+} from '../hierarchy/index.js';
 import { JobQueue, JobWorker } from '../jobs/index.js';
-import { SitecastError, systemClock, type Clock, type ProgressListener } from '../kernel/index.js';
+import { systemClock, type Clock, type ProgressListener } from '../kernel/index.js';
 
 export interface SiteHandle {
   readonly siteCode: string;
@@ -44,8 +52,16 @@ export interface SiteHandle {
   readonly distribution: DistributionService;
   /** SMS_DistributionPointGroup. */
   readonly dpGroups: DpGroupService;
+  /** Rate limits, availability windows, maintenance mode of DPs. */
+  readonly dpSettings: DpSettingsService;
   readonly status: StatusService;
   readonly queue: JobQueue;
+  /** API bearer tokens (SMS_AdminToken). */
+  readonly tokens: TokenService;
+  /** Who changed what through the API. */
+  readonly audit: AuditLog;
+  /** Parent and child sites: links, join, replication, status reports (attach/startHierarchy use it). */
+  readonly hierarchy: HierarchyService;
   /** A worker that runs this site's jobs (start() it, or runUntilIdle()); leaseMs defaults to settings.leaseMs. */
   createWorker(options?: {
     owner?: string;
@@ -53,8 +69,13 @@ export interface SiteHandle {
     leaseMs?: number;
     pollMs?: number;
   }): JobWorker;
+  /** Runs refresh and content validation schedules (`server` starts it; tests tick it). */
+  createScheduler(options?: { pollMs?: number; log?: (line: string) => void }): DistributionScheduler;
   close(): Promise<void>;
 }
+
+/** Reported to parent sites (SMS_Site.Version). */
+const sitecastVersion = '0.1.0';
 
 export interface OpenSiteOptions {
   readonly clock?: Clock;
@@ -62,18 +83,21 @@ export interface OpenSiteOptions {
   readonly onProgress?: ProgressListener;
 }
 
-const localAdapterFactory: DpAdapterFactory = (dp, { create }) => {
-  if (dp.config.kind !== 'local') {
-    return Promise.reject(
-      new SitecastError(
-        'NOT_SUPPORTED',
-        `distribution point ${dp.name}: kind ${dp.config.kind} is not available yet`,
-        { field: 'kind' },
-      ),
-    );
-  }
-  return Promise.resolve(createLocalFolderDp({ root: dp.config.root, create }));
-};
+/** Builds each DP's adapter from its row: a folder on this server, or a DP agent over HTTP. */
+function dpAdapterFactory(clock: Clock): DpAdapterFactory {
+  return async (dp, { create }) => {
+    switch (dp.config.kind) {
+      case 'local':
+        return createLocalFolderDp({ root: dp.config.root, create });
+      case 'http': {
+        const adapter = new HttpDpAdapter({ url: dp.config.url, secret: dp.config.secret, clock });
+        // Being added: the agent must answer and accept the secret (DP_UNAVAILABLE / ACCESS_DENIED otherwise).
+        if (create) await adapter.checkHealth();
+        return adapter;
+      }
+    }
+  };
+}
 
 export async function openSite(settings: Settings, options: OpenSiteOptions = {}): Promise<SiteHandle> {
   const clock = options.clock ?? systemClock;
@@ -90,13 +114,12 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
       new ImageInfoRepository(database.db),
     );
     const targets = new PackageDpRepository(database.db);
-    const dps = new DpRegistry(
-      new DpRepository(database.db),
-      targets,
-      localAdapterFactory,
-      clock,
-      site.siteCode,
+    const dpRepository = new DpRepository(database.db);
+    // `hierarchy` is created below (it needs the distribution deps); these closures run only once the site is open.
+    const dps = new DpRegistry(dpRepository, targets, dpAdapterFactory(clock), clock, site.siteCode, () =>
+      hierarchy.assertMayAddDp(),
     );
+    const reports = new SiteReportRepository(database.db);
     const queue = new JobQueue(database.db, database.capabilities, clock, {
       limits: { packages: settings.maxPackages, perPackage: settings.maxDpsPerPackage },
     });
@@ -109,10 +132,23 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
       queue,
       library,
       clock,
+      onVersionRecorded: (packageId, _version, trx) => hierarchy.onVersionRecorded(packageId, trx),
+      remoteStatus: reports,
       ...(options.onProgress && { onProgress: options.onProgress }),
       ...(options.log && { log: options.log }),
     };
+    const lib0 = library;
+    const status = new StatusService(deps);
+    const hierarchy = new HierarchyService({
+      db: database.db,
+      distribution: deps,
+      status,
+      library: lib0,
+      reports,
+      version: sitecastVersion,
+    });
     const handlers = {
+      [JobKind.Replicate]: replicateJobHandler({ distribution: deps, library: lib0, links: hierarchy.links }),
       [JobKind.Refresh]: refreshJobHandler(deps),
       [JobKind.Transfer]: transferJobHandler(deps),
       [JobKind.Verify]: verifyJobHandler(deps),
@@ -138,8 +174,12 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
         distribution,
         clock,
       ),
-      status: new StatusService(deps),
+      dpSettings: new DpSettingsService(dps, dpRepository, targets, queue, clock),
+      status,
+      hierarchy,
       queue,
+      tokens: new TokenService(new TokenRepository(database.db), clock),
+      audit: new AuditLog(new AuditRepository(database.db), clock),
       createWorker: (o = {}) =>
         new JobWorker({
           queue,
@@ -151,6 +191,12 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
           ...(o.pollMs !== undefined && { pollMs: o.pollMs }),
           ...((o.log ?? options.log) && { log: o.log ?? options.log }),
         }),
+      createScheduler: (o = {}) =>
+        new DistributionScheduler(
+          { ...deps, ...((o.log ?? options.log) && { log: o.log ?? options.log }) },
+          dpRepository,
+          o.pollMs !== undefined ? { pollMs: o.pollMs } : {},
+        ),
       close: async () => {
         await lib.close();
         await database.close();

@@ -3,6 +3,7 @@
  * 7 × 24 hours of the week, which package priorities may send. Kept as 168 digits, Sunday 00:00 first.
  */
 import { SitecastError } from '../kernel/index.js';
+import { wallTimeAt } from '../schedule/index.js';
 
 export const Availability = {
   /** Open to all priorities. */
@@ -92,26 +93,8 @@ export function withHours(
 
 /** Day of week (0 = Sunday) and hour in `timeZone` at `ms`. */
 export function localDayHour(ms: number, timeZone: string): { day: number; hour: number } {
-  const parts = formatter(timeZone).formatToParts(ms);
-  const weekday = parts.find((p) => p.type === 'weekday')!.value;
-  const hour = Number(parts.find((p) => p.type === 'hour')!.value) % 24;
-  return { day: DAY_NAMES.indexOf(weekday as (typeof DAY_NAMES)[number]), hour };
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', hourCycle: 'h23' });
-    } catch {
-      throw new SitecastError('INVALID_PARAMETER', `unknown time zone ${JSON.stringify(timeZone)}`, {
-        field: 'TimeZone',
-      });
-    }
-    formatters.set(timeZone, f);
-  }
-  return f;
+  const w = wallTimeAt(ms, timeZone);
+  return { day: new Date(Date.UTC(w.year, w.month - 1, w.day)).getUTCDay(), hour: w.hour };
 }
 
 /** The level in force at `ms`. */

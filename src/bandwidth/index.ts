@@ -14,4 +14,9 @@ export {
   type AvailabilityMatrix,
 } from './availability.js';
 export { formatRateLimit, parseRateLimit, unlimited, type RateLimit } from './rate-limit.js';
-export { TransferPacer, type PacerWait, type TransferPacerOptions } from './transfer-pacer.js';
+export {
+  TransferPacer,
+  type PacerDecision,
+  type PacerWait,
+  type TransferPacerOptions,
+} from './transfer-pacer.js';

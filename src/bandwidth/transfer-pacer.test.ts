@@ -30,8 +30,13 @@ async function simulate(
   const run = (async () => {
     while (sent < total) {
       const n = Math.min(pacer.batchBytes(), total - sent);
-      const waited = await pacer.beforeSend(n);
-      if (waited === null) throw new Error('never opens');
+      const decision = await pacer.beforeSend(n);
+      if (!decision.go) {
+        // What a transfer job does: hand back, run again when the window opens.
+        if (decision.until === null) throw new Error('never opens');
+        await clock.sleep(decision.until - clock.now());
+        continue;
+      }
       if (options.sendMs) await clock.sleep(options.sendMs);
       pacer.afterSend(options.sendMs ?? 0);
       sent += n;

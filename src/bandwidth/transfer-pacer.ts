@@ -14,6 +14,8 @@ export interface PacerWait {
   readonly until: number | null;
 }
 
+export type PacerDecision = { readonly go: true } | { readonly go: false; readonly until: number | null };
+
 export interface TransferPacerOptions {
   readonly clock: Clock;
   readonly limit: RateLimit;
@@ -58,21 +60,18 @@ export class TransferPacer {
   }
 
   /**
-   * Waits until `bytes` may go: the window is open for this priority (re-checked after every wait) and the
-   * limit allows it. Returns the ms spent waiting. Rejects when `signal` aborts; returns null when the
-   * window never opens for this priority (the caller reports that and stops).
+   * Waits until `bytes` may go under the rate limit and returns `{ go: true }`, or — when the availability
+   * window is closed for this priority — returns at once with when it opens (null: never), so the caller
+   * can give its job back to the queue instead of holding it for hours. Rejects when `signal` aborts.
    */
-  async beforeSend(bytes: number, signal?: AbortSignal): Promise<number | null> {
+  async beforeSend(bytes: number, signal?: AbortSignal): Promise<PacerDecision> {
     const { clock } = this.#o;
-    const start = clock.now();
     for (;;) {
       const now = clock.now();
       const open = nextOpening(this.#o.availability, this.#o.priority, now, this.#o.timeZone);
-      if (open === null) return null;
-      if (open > now) {
+      if (open !== now) {
         this.#o.onWait?.({ reason: 'window', until: open });
-        await clock.sleep(open - now, signal);
-        continue;
+        return { go: false, until: open };
       }
       const hold = this.#holdMs(now);
       if (hold > 0) {
@@ -81,7 +80,7 @@ export class TransferPacer {
         continue;
       }
       if (this.#o.limit.mode === 'rate') this.#tokens -= bytes;
-      return clock.now() - start;
+      return { go: true };
     }
   }
 

@@ -21,7 +21,7 @@ export interface ImageInformation {
   readonly version: string;
 }
 
-function toImageInformation(r: Selectable<ImageInfoTable>): ImageInformation {
+export function toImageInformation(r: Selectable<ImageInfoTable>): ImageInformation {
   return {
     packageId: r.package_id,
     index: r.image_index,

@@ -1,5 +1,5 @@
 export * from './package-types.js';
-export { PackageRepository, type PackageFilter } from './package.repository.js';
+export { PackageRepository, toPackage, type PackageFilter } from './package.repository.js';
 export {
   PackageService,
   checkSource,
@@ -10,7 +10,7 @@ export {
 export { parsePackageProperties, assertSourcePathShape, type PackageWritable } from './package.schemas.js';
 export { toSmsPackage, smsClassOf, type SmsPackage } from './sms-package.js';
 export { ImageService, inspectImage } from './image.service.js';
-export { ImageInfoRepository, type ImageInformation } from './image-info.repository.js';
+export { ImageInfoRepository, toImageInformation, type ImageInformation } from './image-info.repository.js';
 export { readImageMetadata, assertImageIndex, imageRowsOf, osVersionOf } from './image-metadata.js';
 export {
   toSmsImageInformation,

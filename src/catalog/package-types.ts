@@ -45,6 +45,10 @@ export interface Package {
   readonly sedoObjectVersion: string;
   readonly imageProperty: string | null;
   readonly imageIndex: number | null;
+  /** RefreshSchedule as its schedule string (16 hex digits per token), null when none. */
+  readonly refreshSchedule: string | null;
+  /** When the refresh scheduler last looked at the schedule; null: not since it was set. */
+  readonly scheduleCheckedAt: number | null;
   readonly packageSizeKb: number;
   readonly forcedDisconnectEnabled: boolean;
   readonly forcedDisconnectDelay: number;

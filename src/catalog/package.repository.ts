@@ -27,6 +27,8 @@ export function toPackage(r: Selectable<PackageTable>): Package {
     sedoObjectVersion: String(r.sedo_object_version),
     imageProperty: r.image_property,
     imageIndex: r.image_index,
+    refreshSchedule: r.refresh_schedule,
+    scheduleCheckedAt: r.schedule_checked_at === null ? null : Number(r.schedule_checked_at),
     packageSizeKb: r.package_size_kb,
     forcedDisconnectEnabled: r.forced_disconnect_enabled !== 0,
     forcedDisconnectDelay: r.forced_disconnect_delay,
@@ -106,6 +108,26 @@ export class PackageRepository {
     let q = this.db.selectFrom('package').selectAll().orderBy('package_id');
     if (filter.packageType !== undefined) q = q.where('package_type', '=', filter.packageType);
     return (await q.execute()).map(toPackage);
+  }
+
+  /** Packages with a RefreshSchedule. */
+  async listScheduled(): Promise<Package[]> {
+    const rows = await this.db
+      .selectFrom('package')
+      .selectAll()
+      .where('refresh_schedule', 'is not', null)
+      .orderBy('package_id')
+      .execute();
+    return rows.map(toPackage);
+  }
+
+  /** The scheduler's bookkeeping: not an admin change, so SedoObjectVersion stays. */
+  async setScheduleCheckedAt(packageId: string, at: number, trx: Db = this.db): Promise<void> {
+    await trx
+      .updateTable('package')
+      .set({ schedule_checked_at: at })
+      .where('package_id', '=', packageId)
+      .execute();
   }
 
   /**

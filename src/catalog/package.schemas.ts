@@ -25,6 +25,8 @@ export const packageWritableSchema = z
     /** Writing true is the same as calling RefreshPkgSource (reference §1). */
     RefreshPkgSourceFlag: z.boolean(),
     StoredPkgVersion: uint32,
+    /** SMS_ScheduleToken objects or their string form; at most 15; null or [] or '' clears it. */
+    RefreshSchedule: z.union([z.string(), z.array(z.record(z.string(), z.unknown())), z.null()]),
   })
   .partial()
   .strict();

@@ -3,6 +3,7 @@ import { access, stat } from 'node:fs/promises';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/index.js';
 import { SitecastError, toSitecastError, type Clock } from '../kernel/index.js';
+import { checkScheduleToken, readScheduleString, writeScheduleString } from '../schedule/index.js';
 import {
   ActionInProgress,
   PackageType,
@@ -141,6 +142,7 @@ export class PackageService {
           image_property: wim?.xml ?? null,
           image_index: props.ImageIndex ?? null,
           refresh_schedule: null,
+          schedule_checked_at: null,
           package_size_kb: 0,
           forced_disconnect_enabled: props.ForcedDisconnectEnabled ? 1 : 0,
           forced_disconnect_delay: props.ForcedDisconnectDelay ?? 5,
@@ -201,6 +203,14 @@ export class PackageService {
       });
     }
     const isImage = current.packageType === PackageType.SMS_ImagePackage;
+    const schedule = props.RefreshSchedule === undefined ? undefined : scheduleString(props.RefreshSchedule);
+    if ((schedule ?? current.refreshSchedule) && flag !== PkgSourceFlag.Direct) {
+      throw new SitecastError(
+        'INVALID_PARAMETER',
+        `RefreshSchedule needs PkgSourceFlag 2 (direct source); package ${packageId} has PkgSourceFlag ${flag}`,
+        { field: 'RefreshSchedule' },
+      );
+    }
     // A new WIM must parse and an ImageIndex must exist in it; ImageProperty itself follows at the next
     // RefreshPkgSource or ReloadImageProperties, which record it with the content it describes.
     if (isImage && sourcePath && (props.PkgSourcePath !== undefined || (props.ImageIndex ?? null) !== null)) {
@@ -223,6 +233,8 @@ export class PackageService {
       ...(props.Priority !== undefined && { priority: props.Priority }),
       ...(props.ImageIndex !== undefined && { image_index: props.ImageIndex }),
       ...(props.StoredPkgVersion !== undefined && { stored_pkg_version: props.StoredPkgVersion }),
+      // A new schedule counts from now: slots before it was set are not "missed".
+      ...(schedule !== undefined && { refresh_schedule: schedule, schedule_checked_at: this.clock.now() }),
       ...(props.ForcedDisconnectEnabled !== undefined && {
         forced_disconnect_enabled: props.ForcedDisconnectEnabled ? 1 : 0,
       }),
@@ -262,6 +274,33 @@ export class PackageService {
   async listImages(packageId: string): Promise<ImageInformation[]> {
     await this.get(packageId);
     return this.images.list(packageId);
+  }
+
+  /**
+   * SetSourceSite(SourceSite) / Unlock() (the latter with this site's code): moves ownership, i.e. which
+   * site may refresh the package. The code must be well formed; the hierarchy does not list other sites yet.
+   */
+  async setSourceSite(packageId: string, siteCode: string): Promise<Package> {
+    if (!/^[A-Z0-9]{3}$/.test(siteCode)) {
+      throw new SitecastError(
+        'INVALID_PARAMETER',
+        `SourceSite ${JSON.stringify(siteCode)} must be 3 upper-case letters or digits (e.g. PS1)`,
+        { field: 'SourceSite' },
+      );
+    }
+    await this.get(packageId);
+    await this.repo.update(packageId, { source_site: siteCode }, undefined, this.clock.now());
+    return this.repo.get(packageId);
+  }
+
+  /** Packages with a RefreshSchedule (for the refresh scheduler). */
+  listScheduled(): Promise<Package[]> {
+    return this.repo.listScheduled();
+  }
+
+  /** Records when the refresh scheduler last looked at the package's schedule. */
+  async markScheduleChecked(packageId: string, at: number, trx?: Transaction<Database>): Promise<void> {
+    await this.repo.setScheduleCheckedAt(packageId, at, trx);
   }
 
   /** Marks ActionInProgress (1 update, 2 add, 3 delete, 0 none). */
@@ -370,3 +409,22 @@ function staleError(packageId: string, given: string, current: string): Sitecast
     { field: 'SedoObjectVersion', current },
   );
 }
+
+/** At most 15 tokens (reference §1), validated field by field; null when the schedule is cleared. */
+function scheduleString(value: string | readonly Record<string, unknown>[] | null): string | null {
+  if (value === null || value === '' || (Array.isArray(value) && value.length === 0)) return null;
+  const tokens =
+    typeof value === 'string'
+      ? readScheduleString(value)
+      : value.map((t, index) => checkScheduleToken(t, { index }));
+  if (tokens.length > MAX_SCHEDULE_TOKENS) {
+    throw new SitecastError(
+      'INVALID_PARAMETER',
+      `RefreshSchedule has ${tokens.length} schedule tokens; at most ${MAX_SCHEDULE_TOKENS} are allowed`,
+      { field: 'RefreshSchedule' },
+    );
+  }
+  return writeScheduleString(tokens);
+}
+
+const MAX_SCHEDULE_TOKENS = 15;

@@ -1,4 +1,5 @@
 /** The SDK's view of a package: SMS_Package / SMS_ImagePackage properties in PascalCase (reference §1). */
+import { readScheduleString } from '../schedule/index.js';
 import { PackageType, type Package } from './package-types.js';
 
 export type SmsPackage = Record<string, string | number | boolean | null | readonly unknown[]>;
@@ -33,7 +34,7 @@ export function toSmsPackage(p: Package, options: { lazy?: boolean } = {}): SmsP
     SourceDate: iso(p.sourceDate),
     LastRefreshTime: iso(p.lastRefreshTime),
     SourceSite: p.sourceSite,
-    RefreshSchedule: [],
+    RefreshSchedule: p.refreshSchedule ? readScheduleString(p.refreshSchedule) : [],
     RefreshPkgSourceFlag: false,
     ActionInProgress: p.actionInProgress,
     SedoObjectVersion: p.sedoObjectVersion,

@@ -1,7 +1,9 @@
 import type { SiteHandle } from '../app/site.js';
 import { loadSettings, type Settings, type SettingsOverrides } from '../config/index.js';
-import type { ProgressEvent, ProgressListener } from '../kernel/index.js';
+import { SitecastError, type ProgressEvent, type ProgressListener } from '../kernel/index.js';
 import type { CliApp, CliIo } from './cli-io.js';
+import { localCliSite, type CliSite } from './cli-site.js';
+import { openRemoteSite } from './remote/index.js';
 import { timestamp } from './units.js';
 
 /** The options every command accepts (given before or after the command name). */
@@ -11,6 +13,10 @@ export interface GlobalOptions {
   readonly siteCode?: string;
   readonly json?: boolean;
   readonly verbose?: boolean;
+  /** AdminService base URL of a remote site (`--server`, else $SITECAST_SERVER). */
+  readonly server?: string;
+  /** Its API bearer token (`--token`, else $SITECAST_TOKEN). */
+  readonly token?: string;
 }
 
 /**
@@ -21,13 +27,33 @@ export class CliContext {
   readonly #progress = new Set<ProgressListener>();
   readonly #logs = new Set<(line: string) => void>();
   #settings: Settings | undefined;
-  #site: Promise<SiteHandle> | undefined;
+  #site: Promise<CliSite> | undefined;
+  #local: Promise<SiteHandle> | undefined;
 
   constructor(
     readonly io: CliIo,
     readonly app: CliApp,
     readonly globals: GlobalOptions,
+    /** The command line's command (`dp serve`), for messages. */
+    readonly command = 'this command',
   ) {}
+
+  /** The remote site's URL when the run works through the AdminService (--server / SITECAST_SERVER). */
+  get server(): string | undefined {
+    const server = this.globals.server ?? this.io.env.SITECAST_SERVER;
+    return server === undefined || server.trim() === '' ? undefined : server.trim();
+  }
+
+  /** Refuses --server for what only makes sense on the site server itself (server, demo, dp serve). */
+  requireLocal(): void {
+    const server = this.server;
+    if (server === undefined) return;
+    throw new SitecastError(
+      'INVALID_PARAMETER',
+      `${this.command} runs on the site server itself and cannot be used with --server ${server} (or SITECAST_SERVER)`,
+      { field: 'server' },
+    );
+  }
 
   /** True with --json: stdout then carries one JSON document and nothing else. */
   get json(): boolean {
@@ -35,6 +61,7 @@ export class CliContext {
   }
 
   settings(overrides: SettingsOverrides = {}): Settings {
+    this.requireLocal();
     this.#settings ??= loadSettings(
       {
         ...(this.globals.home !== undefined && { home: this.globals.home }),
@@ -47,10 +74,25 @@ export class CliContext {
     return this.#settings;
   }
 
-  /** The site of --home/--db, opened once per run. */
-  site(): Promise<SiteHandle> {
-    this.#site ??= this.openSite(this.settings());
+  /** The site the commands work on, opened once per run: --server's through its REST API, else --home/--db's. */
+  site(): Promise<CliSite> {
+    const server = this.server;
+    this.#site ??=
+      server === undefined
+        ? this.localSite().then(localCliSite)
+        : openRemoteSite({
+            server,
+            token: this.globals.token ?? this.io.env.SITECAST_TOKEN ?? '',
+            ...(this.io.shutdown && { signal: this.io.shutdown }),
+          });
     return this.#site;
+  }
+
+  /** The local site with everything (job worker, database); INVALID_PARAMETER with --server. */
+  localSite(): Promise<SiteHandle> {
+    this.requireLocal();
+    this.#local ??= this.openSite(this.settings());
+    return this.#local;
   }
 
   /** Opens a site whose progress and log lines reach this context's listeners (the demo opens its own). */
@@ -106,7 +148,8 @@ export class CliContext {
   }
 
   async close(): Promise<void> {
-    const site = this.#site;
+    const site = this.#local;
+    this.#local = undefined;
     this.#site = undefined;
     if (!site) return;
     const handle = await site.catch(() => undefined);

@@ -2,7 +2,10 @@ import type { DistPointStatus } from '../distribution/index.js';
 import { renderTable } from './table.js';
 import { formatBytes, formatRate } from './units.js';
 
-/** The per-DP table of `status` and of every `--wait`: state, versions, transfer figures, last error. */
+/**
+ * The per-DP table of `status` and of every `--wait`: state, versions, transfer figures, and the last error
+ * or, for a transfer held back (closed window, maintenance mode, rate limit), why and until when.
+ */
 export function renderDpTable(rows: readonly DistPointStatus[]): string {
   if (rows.length === 0) return 'No distribution point has this package.\n';
   return renderTable(
@@ -24,7 +27,7 @@ export function renderDpTable(rows: readonly DistPointStatus[]): string {
       formatBytes(r.BytesSent),
       formatRate(r.TransferRate),
       String(r.Attempts),
-      r.LastError ?? '',
+      r.WaitReason ? `waiting: ${r.WaitReason}` : (r.LastError ?? ''),
     ]),
   );
 }

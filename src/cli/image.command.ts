@@ -44,7 +44,9 @@ export function registerImageCommands(program: Command, act: Act): void {
           ...(o.priority !== undefined && { Priority: o.priority as 1 | 2 | 3 }),
         });
         // A solid or split WIM is accepted, but the admin should know what it means for distribution.
-        for (const w of (await inspectImage(o.path)).warnings) ctx.warn(`warning: ${o.path}: ${w}`);
+        // With --server the file is on the server's disk, not here: no warnings then.
+        if (ctx.server === undefined)
+          for (const w of (await inspectImage(o.path)).warnings) ctx.warn(`warning: ${o.path}: ${w}`);
         ctx.result(
           () => toSmsPackage(pkg, { lazy: true }),
           () => pkg.packageId,

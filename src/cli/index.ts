@@ -1,6 +1,8 @@
 export { runCli, buildProgram } from './run-cli.js';
 export type { CliApp, CliIo, CliStream, DemoCommandOptions } from './cli-io.js';
 export { CliContext, type GlobalOptions } from './cli-context.js';
+export { localCliSite, type CliSite } from './cli-site.js';
+export { AdminClient, openRemoteSite } from './remote/index.js';
 export { waitForPackage, reportWait, type WaitRequest, type WaitOutcome } from './package-wait.js';
 export { ProgressTracker, type BarState } from './progress-tracker.js';
 export { createProgressView, describeBar, type ProgressView } from './progress-view.js';

@@ -41,7 +41,11 @@ export async function waitForPackage(ctx: CliContext, req: WaitRequest): Promise
   const tracker = new ProgressTracker(req.packageId);
   const unsubscribe = ctx.onProgress((e) => tracker.onEvent(e));
   const view = ctx.json ? undefined : createProgressView(ctx.io.stdout);
-  const worker = req.work ? site.createWorker({ pollMs: 250, log: ctx.workerLog }) : undefined;
+  // Against a remote site (--server) the server works; this process only watches.
+  const worker =
+    req.work && ctx.server === undefined
+      ? (await ctx.localSite()).createWorker({ pollMs: 250, log: ctx.workerLog })
+      : undefined;
   const signal = ctx.io.shutdown;
   worker?.start();
   let rows: DistPointStatus[];

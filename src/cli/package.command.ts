@@ -16,6 +16,7 @@ interface SetOptions extends WaitFlags {
   readonly source?: string;
   readonly sedo?: string;
   readonly refresh?: boolean;
+  readonly refreshSchedule?: string;
 }
 
 const typeFilters: Readonly<Record<string, number>> = {
@@ -97,62 +98,10 @@ export function registerPackageCommands(program: Command, act: Act): void {
       }),
     );
 
-  addWaitOptions(
-    pkgCmd
-      .command('set')
-      .description(
-        'change properties (Set-CMOperatingSystemImage); --refresh writes RefreshPkgSourceFlag=true',
-      )
-      .argument('<PackageID>')
-      .option('--name <name>', 'Name')
-      .option('--description <text>', 'Description')
-      .option('--priority <1|2|3>', 'Priority: 1 high, 2 normal, 3 low', intArg('--priority', 1, 3))
-      .option('--source <path>', 'PkgSourcePath (absolute)')
-      .option('--sedo <SedoObjectVersion>', 'fail unless the package is still at this SedoObjectVersion')
-      .option(
-        '--refresh',
-        'RefreshPkgSourceFlag=true: snapshot the source and update every DP (RefreshPkgSource)',
-      ),
-  ).action(
-    act(async (ctx, packageId: string, o: SetOptions) => {
-      const props: PackageWritable = {
-        ...(o.name !== undefined && { Name: o.name }),
-        ...(o.description !== undefined && { Description: o.description }),
-        ...(o.priority !== undefined && { Priority: o.priority as 1 | 2 | 3 }),
-        ...(o.source !== undefined && { PkgSourcePath: o.source }),
-        ...(o.refresh && { RefreshPkgSourceFlag: true }),
-      };
-      if (Object.keys(props).length === 0) {
-        throw new SitecastError(
-          'INVALID_PARAMETER',
-          'nothing to set: give --name, --description, --priority, --source or --refresh',
-          {
-            field: 'properties',
-          },
-        );
-      }
-      const site = await ctx.site();
-      const since = Date.now();
-      const { package: pkg, refreshRequested } = await site.packages.update(packageId, props, o.sedo);
-      if (!refreshRequested) {
-        ctx.result(
-          () => toSmsPackage(pkg, { lazy: true }),
-          () => `${pkg.packageId} updated (SedoObjectVersion ${pkg.sedoObjectVersion})`,
-        );
-        return 0;
-      }
-      const r = await site.distribution.refreshPkgSource(packageId);
-      return finishQueued(
-        ctx,
-        o,
-        { packageId, since },
-        {
-          json: { JobID: r.id, SMS_Package: toSmsPackage(pkg, { lazy: true }) },
-          text: `${pkg.packageId} updated; RefreshPkgSource: ReturnValue 0 (job #${r.id}${r.coalesced ? ', joined the refresh already queued' : ''})`,
-        },
-      );
-    }),
-  );
+  addSetCommand(pkgCmd, act);
+  // Set-CMOperatingSystemImage: the same command under `image`.
+  const image = program.commands.find((c) => c.name() === 'image');
+  if (image) addSetCommand(image, act);
 
   addWaitOptions(
     pkgCmd
@@ -185,4 +134,71 @@ function showValue(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
+}
+
+/** `set`: writes SMS_Package properties (under both `package` and `image`). */
+function addSetCommand(parent: Command, act: Act): void {
+  addWaitOptions(
+    parent
+      .command('set')
+      .description(
+        'change properties (Set-CMOperatingSystemImage); --refresh writes RefreshPkgSourceFlag=true',
+      )
+      .argument('<PackageID>')
+      .option('--name <name>', 'Name')
+      .option('--description <text>', 'Description')
+      .option('--priority <1|2|3>', 'Priority: 1 high, 2 normal, 3 low', intArg('--priority', 1, 3))
+      .option('--source <path>', 'PkgSourcePath (absolute)')
+      .option('--sedo <SedoObjectVersion>', 'fail unless the package is still at this SedoObjectVersion')
+      .option(
+        '--refresh',
+        'RefreshPkgSourceFlag=true: snapshot the source and update every DP (RefreshPkgSource)',
+      )
+      .option(
+        '--refresh-schedule <string>',
+        'RefreshSchedule as a schedule string (see `sitecast schedule new`; several tokens concatenated), "none" to clear; a scheduled run makes a version only if the source changed',
+      ),
+  ).action(
+    act(async (ctx, packageId: string, o: SetOptions) => {
+      const props: PackageWritable = {
+        ...(o.name !== undefined && { Name: o.name }),
+        ...(o.description !== undefined && { Description: o.description }),
+        ...(o.priority !== undefined && { Priority: o.priority as 1 | 2 | 3 }),
+        ...(o.source !== undefined && { PkgSourcePath: o.source }),
+        ...(o.refresh && { RefreshPkgSourceFlag: true }),
+        ...(o.refreshSchedule !== undefined && {
+          RefreshSchedule: /^none$/i.test(o.refreshSchedule.trim()) ? null : o.refreshSchedule,
+        }),
+      };
+      if (Object.keys(props).length === 0) {
+        throw new SitecastError(
+          'INVALID_PARAMETER',
+          'nothing to set: give --name, --description, --priority, --source, --refresh-schedule or --refresh',
+          {
+            field: 'properties',
+          },
+        );
+      }
+      const site = await ctx.site();
+      const since = Date.now();
+      const { package: pkg, refreshRequested } = await site.packages.update(packageId, props, o.sedo);
+      if (!refreshRequested) {
+        ctx.result(
+          () => toSmsPackage(pkg, { lazy: true }),
+          () => `${pkg.packageId} updated (SedoObjectVersion ${pkg.sedoObjectVersion})`,
+        );
+        return 0;
+      }
+      const r = await site.distribution.refreshPkgSource(packageId);
+      return finishQueued(
+        ctx,
+        o,
+        { packageId, since },
+        {
+          json: { JobID: r.id, SMS_Package: toSmsPackage(pkg, { lazy: true }) },
+          text: `${pkg.packageId} updated; RefreshPkgSource: ReturnValue 0 (job #${r.id}${r.coalesced ? ', joined the refresh already queued' : ''})`,
+        },
+      );
+    }),
+  );
 }

@@ -21,6 +21,8 @@ function row(name: string, over: Partial<DistPointStatus> = {}): DistPointStatus
     TransferRate: 0,
     Attempts: 1,
     LastError: null,
+    WaitReason: null,
+    ResumeAt: null,
     ...over,
   };
 }

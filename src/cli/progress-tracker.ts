@@ -1,6 +1,7 @@
 import type { DistPointStatus } from '../distribution/index.js';
 import { DpState } from '../distribution/index.js';
 import { RateMeter, type ProgressEvent } from '../kernel/index.js';
+import { formatTime } from './units.js';
 
 /** One line of progress: the snapshot, or one DP. */
 export interface BarState {
@@ -149,14 +150,16 @@ export class ProgressTracker {
     }
     const rate = installed || failed ? 0 : meter.rate || row.TransferRate;
     const etaMs = installed ? 0 : rate > 0 ? Math.max(0, ((total - done) * 1000) / rate) : undefined;
+    // Held back by a closed window or maintenance mode (a rate limit still moves bytes): say so, not "updating".
+    const held = !installed && !failed && row.WaitReason !== null && !row.WaitReason.startsWith('rate limit');
     return {
       key: `dp:${name}`,
       label: name,
-      state: row.StateName,
+      state: held ? `WAITING${row.ResumeAt ? ` until ${formatTime(row.ResumeAt)}` : ''}` : row.StateName,
       done,
       total,
-      rate,
-      etaMs,
+      rate: held ? 0 : rate,
+      etaMs: held ? undefined : etaMs,
       complete: installed || failed,
     };
   }

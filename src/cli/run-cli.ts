@@ -7,10 +7,14 @@ import { registerContentCommands } from './content.command.js';
 import { registerDemoCommand } from './demo.command.js';
 import { registerDpCommands } from './dp.command.js';
 import { registerDpGroupCommands } from './dp-group.command.js';
+import { registerDpSettingsCommands } from './dp-settings.command.js';
 import { registerImageCommands } from './image.command.js';
 import { registerPackageCommands } from './package.command.js';
+import { registerScheduleCommands } from './schedule.command.js';
 import { registerServerCommand } from './server.command.js';
+import { registerSiteCommands } from './site.command.js';
 import { registerStatusCommand } from './status.command.js';
+import { registerTokenCommands } from './token.command.js';
 
 /** Exit code of usage errors (unknown command or option, bad option value), as for INVALID_PARAMETER. */
 const usageExit = 2;
@@ -30,6 +34,11 @@ export function buildProgram(io: CliIo, app: CliApp, act: Act): Command {
     .option('--site-code <XXX>', 'site code used when the database is new (default PS1)')
     .option('--json', 'machine-readable JSON on stdout (SMS_* shaped objects) and nothing else')
     .option('-v, --verbose', 'log the distribution manager lines to stderr while waiting')
+    .option(
+      '--server <url>',
+      'work on a remote site through its AdminService REST API (default $SITECAST_SERVER)',
+    )
+    .option('--token <token>', 'API bearer token for --server (default $SITECAST_TOKEN)')
     .exitOverride()
     .showHelpAfterError('(run `sitecast --help` or `sitecast <command> --help` for usage)')
     .configureOutput({
@@ -39,10 +48,14 @@ export function buildProgram(io: CliIo, app: CliApp, act: Act): Command {
   registerImageCommands(program, act);
   registerPackageCommands(program, act);
   registerDpCommands(program, act);
+  registerDpSettingsCommands(program, act);
   registerDpGroupCommands(program, act);
   registerContentCommands(program, act);
   registerStatusCommand(program, act);
+  registerScheduleCommands(program, act);
   registerServerCommand(program, act);
+  registerSiteCommands(program, act);
+  registerTokenCommands(program, act);
   registerDemoCommand(program, act, app);
   return program;
 }
@@ -59,7 +72,7 @@ export async function runCli(argv: readonly string[], io: CliIo, app: CliApp): P
     <A extends readonly unknown[]>(handler: (ctx: CliContext, ...args: A) => Promise<number | void>) =>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
-      ctx = new CliContext(io, app, command.optsWithGlobals<GlobalOptions>());
+      ctx = new CliContext(io, app, command.optsWithGlobals<GlobalOptions>(), commandPath(command));
       // commander passes (arguments…, options, command); the handler wants (ctx, arguments…, options).
       const code = await handler(ctx, ...(args.slice(0, -1) as unknown as A));
       exitCode = code ?? 0;
@@ -76,6 +89,13 @@ export async function runCli(argv: readonly string[], io: CliIo, app: CliApp): P
     }
   }
   return exitCode;
+}
+
+/** `dp serve`, `server`: the command's words after `sitecast`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 function reportError(e: unknown, io: CliIo, verbose: boolean): number {

@@ -25,7 +25,7 @@ describe('sitecast server', () => {
 
     const stop = new AbortController();
     const log = new Capture();
-    const server = home.run(['server'], { shutdown: stop.signal, stdout: log });
+    const server = home.run(['server', '--port', '0'], { shutdown: stop.signal, stdout: log });
     await until(() => log.text.includes('distribution manager running'), 'the server to start');
 
     const watched = await home.run(['content', 'distribute', id, '--dp', 'DP01', '--wait', '--no-work']);
@@ -41,5 +41,36 @@ describe('sitecast server', () => {
     expect(log.text).toMatch(new RegExp(`finished refresh ${id}`));
     expect(log.text).toMatch(/transfer .*DP01/);
     expect(lines[lines.length - 1]).toMatch(/ stopped$/);
+  });
+
+  it('serves the AdminService REST API on --port beside the worker, over a real socket', async () => {
+    const stop = new AbortController();
+    const log = new Capture();
+    const server = home.run(['server', '--port', '0', '--host', '127.0.0.1'], {
+      shutdown: stop.signal,
+      stdout: log,
+    });
+    await until(() => /REST API at http:\/\/127\.0\.0\.1:\d+/.test(log.text), 'the API to listen');
+    const base = /REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(log.text)![1]!;
+    const created = await home.run(['token', 'create', '--name', 'ci', '--role', 'readonly']);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok' });
+    expect((await fetch(`${base}/AdminService/wmi/SMS_Package`)).status).toBe(401);
+    const sites = await fetch(`${base}/AdminService/wmi/SMS_Site`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(sites.status).toBe(200);
+    expect(((await sites.json()) as { value: { SiteCode: string }[] }).value.map((s) => s.SiteCode)).toEqual([
+      'PS1',
+    ]);
+
+    stop.abort();
+    expect((await server).code).toBe(0);
+    // Closed with the server: nothing listens any more.
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
   });
 });

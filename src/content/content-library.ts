@@ -8,6 +8,7 @@ import { collectGarbage, type ContentGcResult, type GcOptions } from './gc.js';
 import { FsManifestStore } from './manifest-store.js';
 import { PackStore } from './pack-store.js';
 import { snapshotSource } from './snapshot.js';
+import { StatCacheStore } from './stat-cache.js';
 import type { SnapshotOptions, SnapshotResult } from './types.js';
 
 export interface ContentLibraryOptions {
@@ -22,7 +23,12 @@ export class ContentLibrary {
     readonly chunks: PackStore,
     readonly manifests: FsManifestStore,
     private readonly pool: ChunkerPool,
-  ) {}
+  ) {
+    this.statCache = new StatCacheStore(join(root, 'stat-cache'));
+  }
+
+  /** Per package: the source's file stats when its last version was snapshotted. */
+  readonly statCache: StatCacheStore;
 
   static async open(root: string, options: ContentLibraryOptions = {}): Promise<ContentLibrary> {
     const chunks = await PackStore.open(root, options.warn ? { warn: options.warn } : {});

@@ -6,4 +6,11 @@ export { PackStore, type PackStoreOptions, type PackStoreStats, type ChunkToPut 
 export { FsManifestStore } from './manifest-store.js';
 export { collectGarbage, type GcOptions, type ContentGcResult } from './gc.js';
 export { ChunkerPool, type ChunkerPoolOptions } from './chunker-pool.js';
+export {
+  StatCacheStore,
+  sameStats,
+  statSource,
+  type SourceFileStat,
+  type SourceStats,
+} from './stat-cache.js';
 export { snapshotSource, type SourceSnapshot, type SnapshotSourceOptions } from './snapshot.js';

@@ -42,7 +42,10 @@ export interface PackageTable {
   image_property: string | null;
   /** The image index the package deploys (image packages). */
   image_index: number | null;
+  /** RefreshSchedule in its string form (16 hex digits per SMS_ScheduleToken), null when none. */
   refresh_schedule: string | null;
+  /** When the refresh scheduler last looked at RefreshSchedule (epoch ms); null: not since it was set. */
+  schedule_checked_at: number | null;
   package_size_kb: number;
   forced_disconnect_enabled: number;
   forced_disconnect_delay: number;
@@ -98,6 +101,18 @@ export interface DistributionPointTable {
   priority: number;
   maintenance_mode: number;
   created_at: number;
+  /** parseRateLimit text: 'unlimited', '<n>B/s', 'pulse:…', 'hourly:…'. */
+  rate_limit: Generated<string>;
+  /** 168 digits, Sunday 00:00 first: 0 all, 1 medium and high, 2 high only, 3 closed. */
+  availability: Generated<string>;
+  /** IANA zone the availability matrix and hourly limits are read in; null = the site server's. */
+  time_zone: string | null;
+  /** Content validation schedule (schedule string), null when none. */
+  validation_schedule: string | null;
+  /** 1: a failed scheduled validation repairs itself (RefreshNow with repair). */
+  validation_repair: Generated<number>;
+  /** When the scheduler last looked at the validation schedule. */
+  validation_checked_at: number | null;
 }
 
 /** One package targeted to one DP (SMS_DistributionPoint + SMS_PackageStatusDistPointsSummarizer). */
@@ -119,6 +134,10 @@ export interface PackageDpTable {
   last_error: string | null;
   last_copied: number | null;
   updated_at: number;
+  /** Why the transfer is waiting (closed window, maintenance mode, rate limit), null when it is not. */
+  wait_reason: string | null;
+  /** When a waiting transfer resumes (epoch ms), if known. */
+  resume_at: number | null;
 }
 
 export interface StatusMessageTable {
@@ -181,6 +200,100 @@ export interface DpGroupPackageTable {
   added_at: number;
 }
 
+/** An API bearer token: only the SHA-256 of its secret is kept. */
+export interface ApiTokenTable {
+  id: Generated<number>;
+  name: string;
+  /** Lower-cased name: token names are unique case-insensitively. */
+  name_key: string;
+  /** 'Full Administrator' | 'Operations Administrator' | 'Read-only Analyst' */
+  role: string;
+  /** Hex SHA-256 of the whole token text. */
+  token_hash: string;
+  /** The token's first characters, to tell tokens apart in lists. */
+  prefix: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** One change (create, update, delete, method call) made through the API. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  time: number;
+  /** Null when no principal was authenticated. */
+  principal_name: string | null;
+  token_id: number | null;
+  /** 'create' | 'update' | 'delete' | 'method' */
+  action: string;
+  class_name: string;
+  target: string | null;
+  method: string | null;
+  /** ReturnValue or HRESULT, unsigned 32-bit. */
+  result: number;
+  detail: string | null;
+  remote_address: string | null;
+}
+
+/** A child site of this one (design §6): joined with the join secret, then signed with `secret`. */
+export interface SiteLinkTable {
+  site_code: string;
+  /** 'primary' | 'secondary' */
+  role: string;
+  url: string;
+  secret: string;
+  /** The sitecast version the child last reported. */
+  version: string;
+  /** 'active' | 'unreachable' */
+  state: string;
+  last_contact: number | null;
+  last_error: string | null;
+  bytes_sent: Generated<number>;
+  joined_at: number;
+}
+
+/** This site's parent link (one row, id 1). */
+export interface SiteParentTable {
+  id: number;
+  site_code: string;
+  role: string;
+  url: string;
+  secret: string;
+  state: string;
+  last_contact: number | null;
+  last_error: string | null;
+  joined_at: number;
+}
+
+/** A descendant site as its branch last reported it. */
+export interface SiteReportSiteTable {
+  site_code: string;
+  via_child: string;
+  parent_code: string;
+  role: string;
+  updated_at: number;
+}
+
+/** The SourceVersion a descendant site holds of a package. */
+export interface SiteReportPackageTable {
+  site_code: string;
+  package_id: string;
+  via_child: string;
+  source_version: number;
+  updated_at: number;
+}
+
+/** A descendant site's per-DP status row (JSON of SMS_PackageStatusDistPointsSummarizer). */
+export interface SiteReportDpTable {
+  site_code: string;
+  package_id: string;
+  nal_path: string;
+  via_child: string;
+  data: string;
+  updated_at: number;
+}
+
 export interface Database {
   site: SiteTable;
   counter: CounterTable;
@@ -194,4 +307,11 @@ export interface Database {
   dp_group: DpGroupTable;
   dp_group_member: DpGroupMemberTable;
   dp_group_package: DpGroupPackageTable;
+  api_token: ApiTokenTable;
+  audit_log: AuditLogTable;
+  site_link: SiteLinkTable;
+  site_parent: SiteParentTable;
+  site_report_site: SiteReportSiteTable;
+  site_report_package: SiteReportPackageTable;
+  site_report_dp: SiteReportDpTable;
 }

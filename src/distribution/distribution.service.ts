@@ -49,7 +49,9 @@ export class DistributionService {
     if (dpRefs.length === 0)
       throw new SitecastError('INVALID_PARAMETER', 'no distribution point given', { field: 'NALPath' });
     const dps = await Promise.all(dpRefs.map((r) => this.d.dps.get(r)));
-    const needsFirstVersion = pkg.sourceVersion === 0;
+    // A package another site owns gets its versions from the parent site (the hierarchy notices the new
+    // target in this site's status report and sends the latest version); only the owner snapshots.
+    const needsFirstVersion = pkg.sourceVersion === 0 && pkg.sourceSite === this.d.siteCode;
     if (needsFirstVersion && (pkg.pkgSourceFlag !== PkgSourceFlag.Direct || !pkg.pkgSourcePath)) {
       throw new SitecastError(
         'NO_SOURCE',
@@ -92,7 +94,7 @@ export class DistributionService {
             trx,
           );
         }
-        if (!needsFirstVersion) await this.enqueueTransfer(pkg, dp, 'update', trx);
+        if (pkg.sourceVersion > 0) await this.enqueueTransfer(pkg, dp, 'update', trx);
       }
       if (needsFirstVersion) {
         await this.d.packages.setActionInProgress(packageId, 2, trx);

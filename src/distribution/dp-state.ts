@@ -63,4 +63,6 @@ export const MessageId = {
   VALIDATION_FAILED: 2388,
   REMOVED_FROM_DP: 2342,
   DISTRIBUTION_CANCELLED: 2399,
+  /** A child site received a package version from its parent (reference §3). */
+  CONTENT_RECEIVED_AT_SITE: 4400,
 } as const;

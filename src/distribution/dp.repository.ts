@@ -1,6 +1,16 @@
 import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Database, DistributionPointTable } from '../db/index.js';
+import {
+  alwaysOpen,
+  formatAvailability,
+  formatRateLimit,
+  parseAvailability,
+  parseRateLimit,
+  unlimited,
+  type AvailabilityMatrix,
+  type RateLimit,
+} from '../bandwidth/index.js';
 import { SitecastError } from '../kernel/index.js';
 
 export interface DistributionPoint {
@@ -15,13 +25,80 @@ export interface DistributionPoint {
   readonly priority: number;
   readonly maintenanceMode: boolean;
   readonly createdAt: number;
+  /** Rate limit and availability window; absent on a draft = unlimited and always open. */
+  readonly bandwidth?: DpBandwidth;
+  /** Content validation schedule; absent on a draft = none. */
+  readonly validation?: DpValidation;
 }
+
+export interface DpValidation {
+  /** Schedule string (16 hex digits per SMS_ScheduleToken), null when none. */
+  readonly schedule: string | null;
+  /** Repair what a scheduled validation finds bad (fetch it again) without an admin's RefreshNow. */
+  readonly repair: boolean;
+  /** When the scheduler last looked at the schedule. */
+  readonly checkedAt: number | null;
+}
+
+export interface DpBandwidth {
+  readonly rateLimit: RateLimit;
+  readonly availability: AvailabilityMatrix;
+  /** IANA zone the matrix and hourly limits are read in; null = the site server's zone. */
+  readonly timeZone: string | null;
+}
+
+export const defaultBandwidth: DpBandwidth = {
+  rateLimit: unlimited,
+  availability: alwaysOpen,
+  timeZone: null,
+};
+
+function toBandwidth(r: Selectable<DistributionPointTable>): DpBandwidth {
+  try {
+    return {
+      rateLimit: parseRateLimit(r.rate_limit),
+      availability: parseAvailability(r.availability),
+      timeZone: r.time_zone,
+    };
+  } catch (e) {
+    throw new SitecastError(
+      'CORRUPT_DATA',
+      `distribution point ${r.name} has unreadable bandwidth settings`,
+      {
+        field: 'RateLimit',
+      },
+      { cause: e },
+    );
+  }
+}
+
+/** Where a pull DP fetches from: another DP (by name) or the site itself, rank 1 first. */
+export const pullSourceRefSchema = z.object({
+  dp: z.string().min(1),
+  rank: z.number().int().min(1).max(1000),
+});
+export type PullSourceRef = z.infer<typeof pullSourceRefSchema>;
+/** The sources of a pull DP that names none. */
+export const defaultPullSources: readonly PullSourceRef[] = [{ dp: 'site', rank: 1 }];
 
 export const dpConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('local'), root: z.string().min(1) }),
-  z.object({ kind: z.literal('http'), url: z.string().url(), secret: z.string() }),
+  z.object({
+    kind: z.literal('http'),
+    url: z.string().url(),
+    secret: z.string(),
+    /** Pull DPs only; absent = `defaultPullSources`. */
+    sources: z.array(pullSourceRefSchema).optional(),
+    /** Pull DPs sourcing from the site: the base URL at which the DP reaches the site's chunk routes. */
+    siteUrl: z.string().url().optional(),
+  }),
 ]);
 export type DpConfig = z.infer<typeof dpConfigSchema>;
+
+/** The ranked sources of a pull DP (the default when its config names none). */
+export function pullSourcesOf(dp: DistributionPoint): readonly PullSourceRef[] {
+  return dp.config.kind === 'http' ? (dp.config.sources ?? defaultPullSources) : [];
+}
 
 function toDp(r: Selectable<DistributionPointTable>): DistributionPoint {
   const parsed = dpConfigSchema.safeParse(JSON.parse(r.config));
@@ -42,6 +119,12 @@ function toDp(r: Selectable<DistributionPointTable>): DistributionPoint {
     priority: r.priority,
     maintenanceMode: r.maintenance_mode !== 0,
     createdAt: r.created_at,
+    bandwidth: toBandwidth(r),
+    validation: {
+      schedule: r.validation_schedule,
+      repair: r.validation_repair !== 0,
+      checkedAt: r.validation_checked_at === null ? null : Number(r.validation_checked_at),
+    },
   };
 }
 
@@ -105,6 +188,51 @@ export class DpRepository {
       .orderBy('dp_id')
       .executeTakeFirst();
     return row ? toDp(row) : undefined;
+  }
+
+  async setBandwidth(dpId: number, b: DpBandwidth): Promise<void> {
+    await this.db
+      .updateTable('distribution_point')
+      .set({
+        rate_limit: formatRateLimit(b.rateLimit),
+        availability: formatAvailability(b.availability),
+        time_zone: b.timeZone,
+      })
+      .where('dp_id', '=', dpId)
+      .execute();
+  }
+
+  async setConfig(dpId: number, config: DpConfig): Promise<void> {
+    await this.db
+      .updateTable('distribution_point')
+      .set({ config: JSON.stringify(config) })
+      .where('dp_id', '=', dpId)
+      .execute();
+  }
+
+  /** A new schedule counts from `now` (slots before it are not "missed"). */
+  async setValidation(dpId: number, schedule: string | null, repair: boolean, now: number): Promise<void> {
+    await this.db
+      .updateTable('distribution_point')
+      .set({ validation_schedule: schedule, validation_repair: repair ? 1 : 0, validation_checked_at: now })
+      .where('dp_id', '=', dpId)
+      .execute();
+  }
+
+  async setValidationCheckedAt(dpId: number, at: number): Promise<void> {
+    await this.db
+      .updateTable('distribution_point')
+      .set({ validation_checked_at: at })
+      .where('dp_id', '=', dpId)
+      .execute();
+  }
+
+  async setMaintenanceMode(dpId: number, on: boolean): Promise<void> {
+    await this.db
+      .updateTable('distribution_point')
+      .set({ maintenance_mode: on ? 1 : 0 })
+      .where('dp_id', '=', dpId)
+      .execute();
   }
 
   async delete(dpId: number): Promise<void> {

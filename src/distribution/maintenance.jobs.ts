@@ -2,21 +2,27 @@ import type { Job, JobHandler } from '../jobs/index.js';
 import { willRetry } from '../jobs/index.js';
 import { toSitecastError } from '../kernel/index.js';
 import { DpState, MessageId, MessageState, Severity } from './dp-state.js';
-import type { DistributionDeps } from './deps.js';
+import { JobKind, jobKey, type DistributionDeps } from './deps.js';
 
 interface DpPayload {
   readonly dpId: number;
 }
 
+interface VerifyPayload extends DpPayload {
+  /** A scheduled validation of a DP set to repair: what fails is fetched again at once (RefreshNow + repair). */
+  readonly repair?: boolean;
+}
+
 /** VerifyPackage: re-hash the current version on the DP; a bad result marks the DP failed with the reason. */
 export function verifyJobHandler(d: DistributionDeps): JobHandler {
   return async (job: Job, ctx) => {
-    const { dpId } = job.payload as DpPayload;
+    const { dpId, repair = false } = job.payload as VerifyPayload;
     const packageId = job.packageId!;
     const row = await d.targets.find(packageId, dpId);
     if (!row) return;
     const dp = await d.dps.get(dpId);
     const adapter = await d.dps.adapter(dp);
+    const pkg = await d.packages.find(packageId);
     const report = await adapter.verify(packageId, ctx.signal);
     const now = d.clock.now();
     const bad = report.badChunks.length + report.badFiles.length;
@@ -40,13 +46,33 @@ export function verifyJobHandler(d: DistributionDeps): JobHandler {
         .slice(0, 5)
         .join(', ');
       const reason = `${report.badChunks.length} bad chunk(s), ${report.badFiles.length} missing or wrong-size file(s): ${sample}`;
+      const repairing = repair && pkg !== undefined && pkg.sourceVersion > 0;
       await d.targets.update(
         packageId,
         dpId,
-        { state: DpState.INSTALL_FAILED, lastError: `content validation failed: ${reason}` },
+        repairing
+          ? {
+              state: DpState.CONTENT_UPDATING,
+              lastError: `content validation failed: ${reason}; repairing`,
+              attempts: 0,
+            }
+          : { state: DpState.INSTALL_FAILED, lastError: `content validation failed: ${reason}` },
         now,
         trx,
       );
+      if (repairing) {
+        // What RefreshNow does for a DP that is not known good: rebuild from what it has, send what is bad.
+        await d.queue.enqueue(
+          {
+            kind: JobKind.Transfer,
+            key: jobKey.transfer(packageId, dpId),
+            packageId,
+            payload: { dpId, mode: 'update', repair: true },
+            priority: pkg.priority,
+          },
+          trx,
+        );
+      }
       await d.messages.add(
         {
           packageId,

@@ -19,6 +19,9 @@ export interface PackageDp {
   readonly lastError: string | null;
   readonly lastCopied: number | null;
   readonly updatedAt: number;
+  /** Why the transfer waits (closed window, maintenance mode, rate limit); null when it does not. */
+  readonly waitReason: string | null;
+  readonly resumeAt: number | null;
 }
 
 function toPackageDp(r: Selectable<PackageDpTable>): PackageDp {
@@ -37,6 +40,8 @@ function toPackageDp(r: Selectable<PackageDpTable>): PackageDp {
     lastError: r.last_error,
     lastCopied: r.last_copied,
     updatedAt: r.updated_at,
+    waitReason: r.wait_reason,
+    resumeAt: r.resume_at === null ? null : Number(r.resume_at),
   };
 }
 
@@ -55,6 +60,8 @@ function toColumns(c: PackageDpChanges): Partial<PackageDpTable> {
   if (c.attempts !== undefined) out.attempts = c.attempts;
   if (c.lastError !== undefined) out.last_error = c.lastError;
   if (c.lastCopied !== undefined) out.last_copied = c.lastCopied;
+  if (c.waitReason !== undefined) out.wait_reason = c.waitReason;
+  if (c.resumeAt !== undefined) out.resume_at = c.resumeAt;
   return out;
 }
 
@@ -96,7 +103,11 @@ export class PackageDpRepository {
   }
 
   /** Creates the target row, or returns false when it already exists. */
-  async insertIfAbsent(row: Omit<PackageDp, 'updatedAt'>, now: number, trx: Db = this.db): Promise<boolean> {
+  async insertIfAbsent(
+    row: Omit<PackageDp, 'updatedAt' | 'waitReason' | 'resumeAt'>,
+    now: number,
+    trx: Db = this.db,
+  ): Promise<boolean> {
     const r = await trx
       .insertInto('package_dp')
       .values({

@@ -1,15 +1,11 @@
 import { checkSource, PackageType, PkgSourceFlag, readImageMetadata } from '../catalog/index.js';
+import { decodeManifest, sameStats, statSource, type Manifest } from '../content/index.js';
 import type { Job, JobHandler } from '../jobs/index.js';
 import { willRetry } from '../jobs/index.js';
 import { SitecastError, toSitecastError } from '../kernel/index.js';
-import { DpState, DpTargetStatus, MessageId, MessageState, Severity } from './dp-state.js';
-import { JobKind, jobKey, type DistributionDeps } from './deps.js';
-
-const removalStates: ReadonlySet<number> = new Set([
-  DpState.REMOVAL_PENDING,
-  DpState.REMOVAL_RETRYING,
-  DpState.REMOVAL_FAILED,
-]);
+import { DpState, MessageId, MessageState, Severity } from './dp-state.js';
+import type { DistributionDeps } from './deps.js';
+import { rollOutVersion } from './version-rollout.js';
 
 /**
  * The refresh job: snapshot the source, then in ONE transaction record the version (SourceVersion + 1),
@@ -36,6 +32,19 @@ export function refreshJobHandler(d: DistributionDeps): JobHandler {
         });
       }
       await checkSource(pkg.pkgSourcePath, pkg.packageType);
+      // Stats first (the stat cache of the new version is what the source looked like BEFORE it was read).
+      const stats = await statSource(pkg.pkgSourcePath, ctx.signal);
+      // An admin's RefreshPkgSource (ActionInProgress 1) always makes a version, even if it coalesced with a
+      // scheduled run.
+      const scheduled =
+        (job.payload as RefreshPayload | null)?.trigger === 'schedule' && pkg.actionInProgress !== 1;
+      if (scheduled && pkg.sourceVersion > 0) {
+        const cached = await d.library.statCache.get(packageId);
+        if (cached && sameStats(cached, stats)) {
+          d.log?.(`refresh ${packageId}: scheduled run found ${pkg.pkgSourcePath} unchanged; no new version`);
+          return;
+        }
+      }
       // An image package's WIM must still parse before gigabytes are read; a WIM that no longer does fails
       // the refresh with the reader's error and creates no version.
       const isImage = pkg.packageType === PackageType.SMS_ImagePackage;
@@ -54,6 +63,18 @@ export function refreshJobHandler(d: DistributionDeps): JobHandler {
         },
       });
       await ctx.heartbeat();
+      if (
+        scheduled &&
+        pkg.sourceVersion > 0 &&
+        (await sameContentAsCurrent(d, packageId, pkg.sourceVersion, snap.manifest))
+      ) {
+        // Touched but not changed (same bytes everywhere): remember the new stats, make no version.
+        await d.library.statCache.put(packageId, stats);
+        d.log?.(
+          `refresh ${packageId}: scheduled run found the same content in ${pkg.pkgSourcePath}; no new version`,
+        );
+        return;
+      }
       if (wim) {
         // The metadata recorded with the version must describe the bytes snapshotted: read it again and
         // refuse a WIM rewritten in between (the snapshot itself only guards its own reads).
@@ -105,38 +126,16 @@ export function refreshJobHandler(d: DistributionDeps): JobHandler {
         ]);
         await info(MessageId.PACKAGE_UPDATED, [packageId]);
         await info(MessageId.PACKAGE_PROCESSED, [packageId, String(v.sourceVersion)]);
-        for (const t of await d.targets.listForPackage(packageId, trx)) {
-          if (removalStates.has(t.state)) continue;
-          await d.targets.update(
-            packageId,
-            t.dpId,
-            {
-              targetVersion: v.sourceVersion,
-              state: t.installedVersion > 0 ? DpState.CONTENT_UPDATING : DpState.INSTALL_PENDING,
-              status: t.installedVersion > 0 ? DpTargetStatus.Updated : DpTargetStatus.Added,
-              bytesDone: 0,
-              bytesTotal: 0,
-              attempts: 0,
-              lastError: null,
-            },
-            now,
-            trx,
-          );
-          await d.queue.enqueue(
-            {
-              kind: JobKind.Transfer,
-              key: jobKey.transfer(packageId, t.dpId),
-              packageId,
-              payload: { dpId: t.dpId, mode: 'update' },
-              priority: pkg.priority,
-            },
-            trx,
-          );
-        }
-        // Old versions' chunks go once no DP needs them; a short delay lets this version's transfers start.
-        await d.queue.enqueue({ kind: JobKind.Gc, key: jobKey.gc(), priority: 3, runAt: now + 60_000 }, trx);
+        // Targeted DPs, GC and child sites move to the new version in the same transaction.
+        await rollOutVersion(
+          d,
+          { packageId, sourceVersion: v.sourceVersion, priority: pkg.priority },
+          now,
+          trx,
+        );
         return v;
       });
+      await d.library.statCache.put(packageId, stats);
       d.log?.(
         `refresh ${packageId}: SourceVersion ${version.sourceVersion} recorded (${snap.totalBytes} bytes, ${snap.newBytes} new)`,
       );
@@ -179,4 +178,27 @@ export function refreshJobHandler(d: DistributionDeps): JobHandler {
       throw err;
     }
   };
+}
+
+interface RefreshPayload {
+  /** 'schedule': a RefreshSchedule run, which makes a version only if the source changed. */
+  readonly trigger?: 'schedule' | 'explicit';
+}
+
+/** Whether `next` holds the same files, bytes and modes as the package's current version (mtimes aside). */
+async function sameContentAsCurrent(
+  d: DistributionDeps,
+  packageId: string,
+  sourceVersion: number,
+  next: Manifest,
+): Promise<boolean> {
+  const current = await d.packages.findVersion(packageId, sourceVersion);
+  if (!current) return false;
+  const old = decodeManifest(
+    await d.library.manifests.getManifestBytes(current.manifestId),
+    current.manifestId,
+  );
+  const shape = (m: Manifest): string =>
+    JSON.stringify([m.directories, m.files.map((f) => [f.path, f.size, f.mode, f.chunks.map((c) => c.id)])]);
+  return shape(old) === shape(next);
 }

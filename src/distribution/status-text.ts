@@ -21,6 +21,8 @@ const templates: Record<number, string> = {
   [MessageId.REMOVED_FROM_DP]: 'Package "%1" was removed from distribution point "%2".',
   [MessageId.DISTRIBUTION_CANCELLED]:
     'Distribution of package "%1" to "%2" was cancelled by an administrator.',
+  [MessageId.CONTENT_RECEIVED_AT_SITE]:
+    'Site %2 received package "%1" (SourceVersion %3) from parent site %4: %5 bytes sent of %6.',
 };
 
 export function statusMessageText(messageId: number, insertionStrings: readonly string[]): string {

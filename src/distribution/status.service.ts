@@ -35,6 +35,10 @@ export interface DistPointStatus {
   readonly TransferRate: number;
   readonly Attempts: number;
   readonly LastError: string | null;
+  /** Why the transfer waits (closed availability window, maintenance mode, rate limit); null when it does not. */
+  readonly WaitReason: string | null;
+  /** When a waiting transfer resumes, if known. */
+  readonly ResumeAt: string | null;
 }
 
 /** `SMS_PackageStatusDetailSummarizer`: per package × site. */
@@ -76,12 +80,15 @@ export class StatusService {
 
   private async summarise(pkg: Package): Promise<ContentExtraInfo> {
     const rows = await this.d.targets.listForPackage(pkg.packageId);
+    // Hierarchy-wide: DPs of descendant sites count too (their sites report them up).
+    const remote = (await this.d.remoteStatus?.dpRows(pkg.packageId)) ?? [];
     const counts = { success: 0, inProgress: 0, error: 0, unknown: 0 };
     for (const r of rows) counts[dpStateBucket(r.state)]++;
+    for (const r of remote) counts[dpStateBucket(r.State)]++;
     return {
       ObjectID: pkg.packageId,
       SoftwareName: pkg.name,
-      Targeted: rows.length,
+      Targeted: rows.length + remote.length,
       NumberSuccess: counts.success,
       NumberInProgress: counts.inProgress,
       NumberErrors: counts.error,
@@ -95,7 +102,7 @@ export class StatusService {
     await this.d.packages.get(packageId);
     const rows = await this.d.targets.listForPackage(packageId);
     const dps = new Map((await this.d.dps.list()).map((dp) => [dp.dpId, dp]));
-    return rows.map((r) => {
+    const local = rows.map((r): DistPointStatus => {
       const dp = dps.get(r.dpId);
       return {
         PackageID: r.packageId,
@@ -114,16 +121,31 @@ export class StatusService {
         TransferRate: r.rate,
         Attempts: r.attempts,
         LastError: r.lastError,
+        WaitReason: r.state === DpState.INSTALLED ? null : r.waitReason,
+        ResumeAt: r.state === DpState.INSTALLED ? null : iso(r.resumeAt),
       };
     });
+    return local;
+  }
+
+  /**
+   * Every DP of the hierarchy below this site: this site's own (`distPointStatus`, the ones its actions
+   * address) and those of descendant sites, as their sites last reported them.
+   */
+  async hierarchyDpStatus(packageId: string): Promise<DistPointStatus[]> {
+    const remote = (await this.d.remoteStatus?.dpRows(packageId)) ?? [];
+    return [...(await this.distPointStatus(packageId)), ...remote];
   }
 
   async siteDetail(packageId: string): Promise<SiteDetailStatus[]> {
     const pkg = await this.d.packages.get(packageId);
-    const rows = await this.distPointStatus(packageId);
+    const rows = await this.hierarchyDpStatus(packageId);
     const bySite = new Map<string, DistPointStatus[]>();
     for (const r of rows) bySite.set(r.SiteCode, [...(bySite.get(r.SiteCode) ?? []), r]);
-    if (bySite.size === 0) bySite.set(this.d.siteCode, []);
+    if (!bySite.has(this.d.siteCode)) bySite.set(this.d.siteCode, []);
+    // Each site's own SourceVersion: what a descendant holds may lag the owner's.
+    const versions = (await this.d.remoteStatus?.siteVersions(packageId)) ?? new Map<string, number>();
+    for (const site of versions.keys()) if (!bySite.has(site)) bySite.set(site, []);
     return [...bySite].map(([site, list]) => ({
       PackageID: packageId,
       SiteCode: site,
@@ -134,8 +156,24 @@ export class StatusService {
       ).length,
       Failed: list.filter((r) => r.State === DpState.INSTALL_FAILED || r.State === DpState.REMOVAL_FAILED)
         .length,
-      SourceVersion: pkg.sourceVersion,
+      SourceVersion: site === this.d.siteCode ? pkg.sourceVersion : (versions.get(site) ?? 0),
     }));
+  }
+
+  /**
+   * Everything `status <PackageID>` shows at the top of a hierarchy: hierarchy-wide counts, one summary
+   * per site and every DP of every site (descendants as they last reported).
+   */
+  async hierarchyStatus(packageId: string): Promise<{
+    readonly content: ContentExtraInfo;
+    readonly sites: SiteDetailStatus[];
+    readonly dps: DistPointStatus[];
+  }> {
+    return {
+      content: await this.contentExtraInfo(packageId),
+      sites: await this.siteDetail(packageId),
+      dps: await this.hierarchyDpStatus(packageId),
+    };
   }
 
   async messages(packageId: string, limit = 50): Promise<StatusMessageView[]> {

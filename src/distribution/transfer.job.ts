@@ -1,11 +1,14 @@
 import { decodeManifest, manifestStats, type ChunkId } from '../content/index.js';
 import type { DpAdapter, DpChunk } from '../dp/index.js';
+import { formatRateLimit, TransferPacer, type RateLimit } from '../bandwidth/index.js';
 import type { Job, JobHandler } from '../jobs/index.js';
-import { willRetry } from '../jobs/index.js';
+import { systemTimeZone } from '../schedule/index.js';
+import { JobDeferred, willRetry } from '../jobs/index.js';
 import { isSitecastError, RateMeter, SitecastError, toSitecastError } from '../kernel/index.js';
 import { DpState, DpTargetStatus, MessageId, MessageState, Severity } from './dp-state.js';
 import type { DistributionDeps, TransferMode } from './deps.js';
-import type { DistributionPoint } from './dp.repository.js';
+import { defaultBandwidth, type DistributionPoint } from './dp.repository.js';
+import { pullTransfer } from './pull-transfer.js';
 
 /** Chunks go to a DP in batches of at most this many bytes (and the DP verifies each one). */
 const batchBytes = 8 * 1024 * 1024;
@@ -13,6 +16,10 @@ const batchBytes = 8 * 1024 * 1024;
 const progressEveryMs = 1000;
 /** Activation may find chunks gone since the missing-chunk query (e.g. a corrupted seed); resend that many times. */
 const maxActivationRounds = 3;
+/** A DP in maintenance mode is looked at again this often (and at once when the mode is turned off). */
+const maintenanceRecheckMs = 15 * 60 * 1000;
+/** A window that never opens for the package's priority: looked at again hourly (settings may change). */
+const neverOpenRecheckMs = 60 * 60 * 1000;
 
 interface TransferPayload {
   readonly dpId: number;
@@ -42,10 +49,28 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
         `package ${packageId} has no version row for SourceVersion ${pkg.sourceVersion}`,
       );
     const started = d.clock.now();
+    const wait = (until: number | null, reason: string): Promise<never> =>
+      deferTransfer(d, packageId, dp, until, reason);
+    if (dp.maintenanceMode) {
+      await wait(
+        started + maintenanceRecheckMs,
+        `${dp.name} is in maintenance mode: new content waits until maintenance mode is turned off`,
+      );
+    }
+    const pacer = newPacer(d, dp, pkg.priority);
+    const gate = await pacer.beforeSend(0, ctx.signal);
+    if (!gate.go) await wait(gate.until, windowReason(dp, pkg.priority, gate.until));
     await d.targets.update(
       packageId,
       dpId,
-      { targetVersion: version.sourceVersion, attempts: job.attempts, bytesDone: 0, rate: 0 },
+      {
+        targetVersion: version.sourceVersion,
+        attempts: job.attempts,
+        bytesDone: 0,
+        rate: 0,
+        waitReason: limitReason(dp),
+        resumeAt: null,
+      },
       started,
     );
     try {
@@ -59,7 +84,23 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
       // has, re-hashing everything, and send only what turns out bad — RefreshNow repairs without a full resend.
       const repair = mode === 'update' && isCurrent && repairAsked;
       let sent = 0;
-      if (mode === 'redistribute' || !isCurrent || repair) {
+      if (dp.isPull && (mode === 'redistribute' || !isCurrent || repair)) {
+        // The DP fetches the chunks itself from its sources; the site only tells it and follows.
+        sent = await pullTransfer({
+          d,
+          dp,
+          adapter,
+          packageId,
+          version: version.sourceVersion,
+          manifestId: version.manifestId,
+          manifestBytes,
+          mode,
+          repair,
+          priority: pkg.priority,
+          signal: ctx.signal,
+          defer: (until) => wait(until, windowReason(dp, pkg.priority, until)),
+        });
+      } else if (mode === 'redistribute' || !isCurrent || repair) {
         if (mode === 'redistribute') await adapter.discardPending(packageId);
         const ids = [...uniqueChunks.keys()];
         let missing: ChunkId[] =
@@ -71,7 +112,12 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
         const progress = new ProgressReporter(d, packageId, dp, sumSizes(missing, uniqueChunks));
         await progress.flush();
         for (let round = 1; ; round++) {
-          sent += await sendChunks(d, adapter, packageId, missing, ctx.signal, progress);
+          const r = await sendChunks(d, adapter, packageId, missing, ctx.signal, progress, pacer);
+          sent += r.sent;
+          if (r.closedUntil !== undefined) {
+            await progress.flush();
+            await wait(r.closedUntil, windowReason(dp, pkg.priority, r.closedUntil));
+          }
           try {
             await adapter.activate(packageId, version.sourceVersion, version.manifestId, manifestBytes, {
               seedFromExisting: mode !== 'redistribute',
@@ -105,6 +151,8 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
             rate: 0,
             lastError: null,
             lastCopied: now,
+            waitReason: null,
+            resumeAt: null,
           },
           now,
           trx,
@@ -134,6 +182,7 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
         `transfer ${packageId} → ${dp.name}: SourceVersion ${version.sourceVersion} installed, ${sent} bytes sent of ${version.totalBytes}`,
       );
     } catch (e) {
+      if (e instanceof JobDeferred) throw e;
       const err = toSitecastError(e, `distribution of ${packageId} to ${dp.name}`);
       if (ctx.signal.aborted) {
         // Cancelled by an admin (CancelDistribution records the failed state) or the worker stopping:
@@ -151,6 +200,8 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
             lastError: `${err.hex} ${err.message}`,
             rate: 0,
             attempts: job.attempts,
+            waitReason: null,
+            resumeAt: null,
           },
           now,
           trx,
@@ -181,6 +232,10 @@ function sumSizes(ids: readonly ChunkId[], sizes: ReadonlyMap<ChunkId, number>):
   return n;
 }
 
+/**
+ * Sends the chunks in batches the pacer sizes and lets through; stops early when the DP's availability
+ * window closes (`closedUntil`: when it opens again, null if never), with what was sent so far landed.
+ */
 async function sendChunks(
   d: DistributionDeps,
   adapter: DpAdapter,
@@ -188,27 +243,94 @@ async function sendChunks(
   ids: readonly ChunkId[],
   signal: AbortSignal,
   progress: ProgressReporter,
-): Promise<number> {
+  pacer: TransferPacer,
+): Promise<{ sent: number; closedUntil?: number | null }> {
   let sent = 0;
   let batch: DpChunk[] = [];
   let batchSize = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
+  const flush = async (): Promise<number | null | undefined> => {
+    if (batch.length === 0) return undefined;
+    const gate = await pacer.beforeSend(batchSize, signal);
+    if (!gate.go) return gate.until;
+    const t0 = d.clock.now();
     await adapter.putChunks(packageId, batch, signal);
+    pacer.afterSend(d.clock.now() - t0);
     sent += batchSize;
     await progress.add(batchSize);
     batch = [];
     batchSize = 0;
+    return undefined;
   };
+  const limit = Math.min(batchBytes, pacer.batchBytes());
   for (const id of ids) {
     signal.throwIfAborted();
     const bytes = await d.library.chunks.get(id);
     batch.push({ id, bytes });
     batchSize += bytes.length;
-    if (batchSize >= batchBytes) await flush();
+    if (batchSize >= limit) {
+      const closedUntil = await flush();
+      if (closedUntil !== undefined) return { sent, closedUntil };
+    }
   }
-  await flush();
-  return sent;
+  const closedUntil = await flush();
+  return closedUntil !== undefined ? { sent, closedUntil } : { sent };
+}
+
+function newPacer(d: DistributionDeps, dp: DistributionPoint, priority: number): TransferPacer {
+  const b = dp.bandwidth ?? defaultBandwidth;
+  return new TransferPacer({
+    clock: d.clock,
+    limit: b.rateLimit,
+    availability: b.availability,
+    priority,
+    timeZone: b.timeZone ?? d.timeZone ?? systemTimeZone(),
+    maxBatchBytes: batchBytes,
+  });
+}
+
+function describeLimit(limit: RateLimit): string {
+  switch (limit.mode) {
+    case 'rate':
+      return `at most ${formatBytesPerSecond(limit.bytesPerSecond)}`;
+    case 'pulse':
+      return `in pulses of ${limit.blockBytes} bytes every ${limit.delayMs} ms`;
+    case 'hourly':
+      return 'within the hourly transfer-rate percentages';
+    default:
+      return formatRateLimit(limit);
+  }
+}
+
+function formatBytesPerSecond(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} KB/s` : `${n} B/s`;
+}
+
+/** What status says while a rate-limited transfer runs; null when the DP has no limit. */
+function limitReason(dp: DistributionPoint): string | null {
+  const limit = (dp.bandwidth ?? defaultBandwidth).rateLimit;
+  return limit.mode === 'unlimited' ? null : `rate limit: sending to ${dp.name} ${describeLimit(limit)}`;
+}
+
+function windowReason(dp: DistributionPoint, priority: number, until: number | null): string {
+  const who = `priority ${priority} (${['', 'high', 'medium', 'low'][priority] ?? '?'})`;
+  return until === null
+    ? `the availability window of ${dp.name} never opens for ${who}; change its schedule or the package Priority`
+    : `the availability window of ${dp.name} is closed for ${who}; sending resumes at ${new Date(until).toISOString()}`;
+}
+
+/** Records why the transfer waits and until when, then hands the job back to run at that time. */
+async function deferTransfer(
+  d: DistributionDeps,
+  packageId: string,
+  dp: DistributionPoint,
+  until: number | null,
+  reason: string,
+): Promise<never> {
+  const now = d.clock.now();
+  const runAt = until ?? now + neverOpenRecheckMs;
+  await d.targets.update(packageId, dp.dpId, { waitReason: reason, resumeAt: until, rate: 0 }, now);
+  d.log?.(`transfer ${packageId} → ${dp.name} waits: ${reason}`);
+  throw new JobDeferred(runAt, reason);
 }
 
 /** Records bytes done and rate for one transfer, at most once a second, and emits progress events. */

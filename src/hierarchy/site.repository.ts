@@ -52,6 +52,18 @@ export class SiteRepository {
     return row ? toSite(row) : undefined;
   }
 
+  /** Records the local site's role in the hierarchy and its parent's URL (null: none). */
+  async setRole(role: SiteRole, parentUrl: string | null): Promise<void> {
+    const local = await this.local();
+    if (!local)
+      throw new SitecastError('NOT_FOUND', 'this database has no local site yet', { field: 'SiteCode' });
+    await this.db
+      .updateTable('site')
+      .set({ role, parent_url: parentUrl })
+      .where('site_code', '=', local.siteCode)
+      .execute();
+  }
+
   /**
    * Returns the local site, creating it with `siteCode` on first use. A database already initialised for
    * another site code is an error: one database belongs to one site.

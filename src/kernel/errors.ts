@@ -8,6 +8,8 @@ export const ErrorCatalog = {
   FAILED: { wbem: 0x80041001, http: 500, exit: 1, summary: 'generic failure' },
   NOT_FOUND: { wbem: 0x80041002, http: 404, exit: 3, summary: 'object not found' },
   ACCESS_DENIED: { wbem: 0x80041003, http: 403, exit: 4, summary: 'access denied' },
+  /** No usable credential (missing, malformed, unknown, revoked or expired API token): HTTP 401, not 403. */
+  UNAUTHENTICATED: { wbem: 0x80041003, http: 401, exit: 4, summary: 'not authenticated' },
   TYPE_MISMATCH: { wbem: 0x80041005, http: 400, exit: 2, summary: 'type mismatch' },
   INVALID_PARAMETER: { wbem: 0x80041008, http: 400, exit: 2, summary: 'invalid parameter' },
   NOT_SUPPORTED: { wbem: 0x8004100c, http: 501, exit: 2, summary: 'not supported' },
@@ -32,6 +34,8 @@ export const ErrorCatalog = {
   MISSING_CHUNKS: { wbem: 0x80070490, http: 409, exit: 7, summary: 'chunks missing on distribution point' },
   DISK_FULL: { wbem: 0x80070070, http: 507, exit: 7, summary: 'not enough space' },
   DP_UNAVAILABLE: { wbem: 0x80070035, http: 503, exit: 7, summary: 'distribution point unreachable' },
+  /** A parent or child site did not answer (replication and status are retried with backoff). */
+  SITE_UNAVAILABLE: { wbem: 0x80070035, http: 503, exit: 7, summary: 'site server unreachable' },
   CANCELLED: { wbem: 0x800704c7, http: 409, exit: 8, summary: 'operation cancelled' },
   CORRUPT_DATA: { wbem: 0x8007000d, http: 500, exit: 7, summary: 'stored data is corrupt' },
 } as const;

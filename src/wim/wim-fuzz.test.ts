@@ -112,8 +112,10 @@ describe('WIM reader fuzz', () => {
         }
         rejected++;
       }
+      // A hang guard, not a speed target: a loaded 2-core CI machine stalls a process for hundreds of ms at
+      // times. How little the reader reads is checked by bytesRead in wim-reader.test.ts.
       const ms = performance.now() - t;
-      expect(ms, `seed ${seed} iteration ${i} took ${ms.toFixed(0)} ms`).toBeLessThan(200);
+      expect(ms, `seed ${seed} iteration ${i} took ${ms.toFixed(0)} ms`).toBeLessThan(10_000);
     }
     console.log(`wim fuzz: ${parsed} parsed (${unchanged} checked unchanged), ${rejected} rejected`);
     expect(rejected).toBeGreaterThan(ITERATIONS / 4);

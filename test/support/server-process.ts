@@ -31,7 +31,8 @@ export class ServerProcess {
   #output = '';
 
   constructor(options: ServerOptions) {
-    const args = ['--import', 'tsx', 'src/app/bin.ts', 'server', '--home', options.home];
+    // --port 0: several servers run at once, each API on a free port.
+    const args = ['--import', 'tsx', 'src/app/bin.ts', 'server', '--home', options.home, '--port', '0'];
     if (options.db) args.push('--db', options.db);
     this.child = spawn(process.execPath, args, {
       cwd: repoRoot,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSite, type SiteHandle } from '../../src/app/site.js';
 import { loadSettings } from '../../src/config/index.js';
+import type { Clock, ProgressListener } from '../../src/kernel/index.js';
 import { createTestDatabase, type DialectName, type TestDatabase } from './databases.js';
 
 export interface TestSite {
@@ -12,14 +13,19 @@ export interface TestSite {
   readonly database: TestDatabase;
   /** Adds local-folder DPs named DP01… under dir/dps. */
   addDps(count: number): Promise<string[]>;
-  /** Runs queued jobs until none is left. */
-  drain(): Promise<void>;
+  /** Runs queued jobs until none is left (their log lines into `log`, if given). */
+  drain(log?: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function createTestSite(
   dialect: DialectName,
-  options: { siteCode?: string } = {},
+  options: {
+    siteCode?: string;
+    onProgress?: ProgressListener;
+    clock?: Clock;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<TestSite> {
   const dir = mkdtempSync(join(tmpdir(), 'sitecast-site-'));
   const database = await createTestDatabase(dialect);
@@ -28,7 +34,11 @@ export async function createTestSite(
     { home: join(dir, 'home'), db: database.url, siteCode: options.siteCode ?? 'PS1' },
     {},
   );
-  const site = await openSite(settings);
+  const site = await openSite(settings, {
+    ...(options.onProgress && { onProgress: options.onProgress }),
+    ...(options.clock && { clock: options.clock }),
+    ...(options.log && { log: options.log }),
+  });
   let dpCount = 0;
   return {
     site,
@@ -43,8 +53,12 @@ export async function createTestSite(
       }
       return names;
     },
-    drain: async () => {
-      const worker = site.createWorker({ pollMs: 20, leaseMs: 10_000 });
+    drain: async (log?: string[]) => {
+      const worker = site.createWorker({
+        pollMs: 20,
+        leaseMs: 10_000,
+        ...(log && { log: (l: string) => void log.push(l) }),
+      });
       await worker.runUntilIdle();
     },
     close: async () => {

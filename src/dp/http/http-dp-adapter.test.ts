@@ -1,0 +1,253 @@
+/**
+ * The DpAdapter contract run twice: on a local folder and on a real DP agent over a loopback socket, so a
+ * remote DP behaves (bytes, states, errors and their details) exactly as a local one. Then what only the
+ * HTTP adapter can meet: a wrong secret, an agent that is down or hangs, a cancelled call.
+ */
+import { createServer, type Server } from 'node:net';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SitecastError } from '../../kernel/index.js';
+import { createDpAgent, type DpAgent } from '../agent/index.js';
+import type { DpAdapter } from '../dp-adapter.js';
+import { createLocalFolderDp } from '../local-folder/index.js';
+import {
+  buildVersion,
+  chunksOf,
+  digests,
+  randomFile,
+  treeDigests,
+  type BuiltVersion,
+} from '../local-folder/package-builder.test-helpers.js';
+import { HttpDpAdapter } from './http-dp-adapter.js';
+
+const SECRET = 'adapter-test-secret-0123456789abcdef';
+const A = 'PS100001';
+const B = 'PS100002';
+const chunk = 4096;
+const wim = randomFile(40 * chunk);
+const v1 = buildVersion(A, 1, [
+  { path: 'sources/install.wim', bytes: wim },
+  { path: 'boot/bootmgr.exe', bytes: randomFile(3 * chunk + 17), mode: 0o755 },
+  { path: 'readme.txt', bytes: Buffer.from('hello DP\n') },
+]);
+const v2wim = Buffer.from(wim);
+for (const i of [3, 17]) v2wim.fill(i + 1, i * chunk, i * chunk + 10);
+const v2 = buildVersion(A, 2, [
+  { path: 'sources/install.wim', bytes: v2wim },
+  { path: 'boot/bootmgr.exe', bytes: v1.files.get('boot/bootmgr.exe')!, mode: 0o755 },
+]);
+const changedIds = v2.ids.filter((id) => !v1.chunks.has(id));
+
+let base: string;
+let root: string;
+let agent: DpAgent | undefined;
+let url: string;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'sitecast-http-dp-'));
+  root = join(base, 'dp');
+});
+afterEach(async () => {
+  await agent?.close();
+  agent = undefined;
+  await rm(base, { recursive: true, force: true });
+});
+
+async function httpDp(
+  options: { secret?: string; batchBytes?: number; longPollMs?: number } = {},
+): Promise<HttpDpAdapter> {
+  agent = await createDpAgent({ dir: root, secret: SECRET, longPollMs: options.longPollMs ?? 10_000 });
+  url = await agent.listen({ port: 0 });
+  return new HttpDpAdapter({
+    url,
+    secret: options.secret ?? SECRET,
+    ...(options.batchBytes !== undefined && { batchBytes: options.batchBytes }),
+  });
+}
+
+async function install(dp: DpAdapter, built: BuiltVersion): Promise<void> {
+  const pkg = built.manifest.packageId;
+  await dp.putChunks(pkg, chunksOf(built, await dp.missingChunks(pkg, built.ids)));
+  await dp.activate(pkg, built.version, built.manifestId, built.manifestBytes, { seedFromExisting: true });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SitecastError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e as SitecastError,
+  );
+}
+
+async function flipByte(path: string, offset: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  const one = Buffer.alloc(1);
+  await handle.read(one, 0, 1, offset);
+  one[0] = one[0]! ^ 0xff;
+  await handle.write(one, 0, 1, offset);
+  await handle.close();
+}
+
+const kinds: [string, () => Promise<DpAdapter>][] = [
+  ['local folder', () => Promise.resolve(createLocalFolderDp({ root, create: true }))],
+  ['DP agent over HTTP', () => httpDp({ batchBytes: 5 * chunk })],
+];
+
+describe.each(kinds)('DpAdapter contract: %s', (_name, make) => {
+  it('installs a version, then sends only the changed chunks of the next', async () => {
+    const dp = await make();
+    expect(await dp.missingChunks(A, v1.ids)).toEqual(v1.ids);
+    expect(await dp.packageState(A)).toBeNull();
+    await install(dp, v1);
+    expect(await treeDigests(join(root, A))).toEqual(digests(v1.files));
+    expect(await dp.packageState(A)).toEqual({ version: 1, manifestId: v1.manifestId });
+    expect(await dp.missingChunks(A, v1.ids)).toEqual([]);
+    expect((await dp.missingChunks(A, v2.ids)).sort()).toEqual([...changedIds].sort());
+    await install(dp, v2);
+    expect(await treeDigests(join(root, A))).toEqual(digests(v2.files));
+    expect(await dp.packageState(A)).toEqual({ version: 2, manifestId: v2.manifestId });
+    expect((await dp.health()).online).toBe(true);
+  });
+
+  it('refuses to activate with a chunk missing (MISSING_CHUNKS with the ids), then succeeds once it arrives', async () => {
+    const dp = await make();
+    await install(dp, v1);
+    const [held, ...sent] = changedIds;
+    await dp.putChunks(A, chunksOf(v2, sent));
+    const error = await rejection(
+      dp.activate(A, 2, v2.manifestId, v2.manifestBytes, { seedFromExisting: true }),
+    );
+    expect(error).toMatchObject({
+      code: 'MISSING_CHUNKS',
+      details: { missing: [held], packageId: A, version: 2 },
+    });
+    expect(await treeDigests(join(root, A))).toEqual(digests(v1.files));
+    expect(await dp.missingChunks(A, v2.ids)).toEqual([held]);
+    await dp.putChunks(A, chunksOf(v2, [held!]));
+    await dp.activate(A, 2, v2.manifestId, v2.manifestBytes, { seedFromExisting: true });
+    expect(await treeDigests(join(root, A))).toEqual(digests(v2.files));
+  });
+
+  it('rejects a forged chunk (HASH_MISMATCH naming it) and a tampered manifest, storing nothing', async () => {
+    const dp = await make();
+    const [first, second] = chunksOf(v1, v1.ids.slice(0, 2));
+    const error = await rejection(
+      dp.putChunks(A, [first!, { id: second!.id, bytes: Buffer.from('forged') }]),
+    );
+    expect(error).toMatchObject({ code: 'HASH_MISMATCH', details: { id: second!.id } });
+    expect(error.message).toContain(second!.id);
+    expect(await dp.missingChunks(A, [first!.id, second!.id])).toEqual([first!.id, second!.id]);
+    const tampered = Buffer.from(v1.manifestBytes);
+    tampered[tampered.length - 3] = 0x20;
+    expect(
+      await rejection(dp.activate(A, 1, v1.manifestId, tampered, { seedFromExisting: true })),
+    ).toMatchObject({
+      code: 'HASH_MISMATCH',
+    });
+    expect(await rejection(dp.missingChunks('../../etc', v1.ids))).toMatchObject({
+      code: 'INVALID_PARAMETER',
+    });
+  });
+
+  it('verify reports a flipped byte; redistribute rebuilds from sent chunks only and repairs it', async () => {
+    const dp = await make();
+    await install(dp, v1);
+    await flipByte(join(root, A, 'sources/install.wim'), 7 * chunk + 5);
+    const report = await dp.verify(A);
+    expect(report).toMatchObject({ packageId: A, version: 1, filesChecked: 3, badFiles: [] });
+    expect(report.badChunks).toEqual([
+      {
+        id: v1.manifest.files.find((f) => f.path === 'sources/install.wim')!.chunks[7]!.id,
+        path: 'sources/install.wim',
+        offset: 7 * chunk,
+      },
+    ]);
+    const error = await rejection(
+      dp.activate(A, 1, v1.manifestId, v1.manifestBytes, { seedFromExisting: false }),
+    );
+    expect([...(error.details.missing as string[])].sort()).toEqual([...v1.ids].sort());
+    await dp.putChunks(A, chunksOf(v1));
+    await dp.activate(A, 1, v1.manifestId, v1.manifestBytes, { seedFromExisting: false });
+    expect(await dp.verify(A)).toMatchObject({ badChunks: [], badFiles: [] });
+    expect(await rejection(dp.verify(B))).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('discardPending drops received chunks; remove deletes one package and keeps another', async () => {
+    const dp = await make();
+    await install(dp, v1);
+    const other = buildVersion(B, 1, [{ path: 'copy.wim', bytes: wim }]);
+    await install(dp, other);
+    await dp.putChunks(A, chunksOf(v2, changedIds));
+    expect(await dp.missingChunks(A, changedIds)).toEqual([]);
+    await dp.discardPending(A);
+    expect((await dp.missingChunks(A, changedIds)).sort()).toEqual([...changedIds].sort());
+    await dp.remove(A);
+    await dp.remove(A);
+    expect(await dp.packageState(A)).toBeNull();
+    expect(await treeDigests(join(root, B))).toEqual(digests(other.files));
+  });
+});
+
+describe('HttpDpAdapter: what only a remote DP meets', () => {
+  const hung: Server[] = [];
+  afterAll(() => {
+    for (const s of hung) s.close();
+  });
+
+  it('reports its own progress of a pending version, and splits large putChunks into batches', async () => {
+    const dp = await httpDp({ batchBytes: 3 * chunk });
+    await dp.putChunks(A, chunksOf(v1, v1.ids.slice(0, 10)));
+    const bytes = v1.ids.slice(0, 10).reduce((n, id) => n + v1.chunks.get(id)!.length, 0);
+    expect(await dp.progress(A)).toEqual({ chunks: 10, bytes, activating: null });
+    const health = await dp.checkHealth();
+    expect(health).toMatchObject({ online: true, packages: [] });
+  });
+
+  it('turns a wrong secret into ACCESS_DENIED and a DP without agent into DP_UNAVAILABLE naming the URL', async () => {
+    const wrong = await httpDp({ secret: 'not-the-agent-secret-0123456789' });
+    const denied = await rejection(wrong.missingChunks(A, v1.ids));
+    expect(denied).toMatchObject({ code: 'ACCESS_DENIED' });
+    expect(denied.message).toMatch(/rejected the secret/);
+    const health = await wrong.health();
+    expect(health.online).toBe(false);
+    expect(health.error).toMatch(/rejected the secret/);
+
+    await agent!.close();
+    agent = undefined;
+    const down = new HttpDpAdapter({ url, secret: SECRET });
+    const error = await rejection(down.packageState(A));
+    expect(error).toMatchObject({ code: 'DP_UNAVAILABLE', details: { url } });
+    expect(error.message).toContain(url);
+    expect(error.message).toMatch(/ECONNREFUSED/);
+    expect(await down.health()).toMatchObject({ online: false });
+  });
+
+  it('gives up on an agent that does not answer (DP_UNAVAILABLE) and stops at once when cancelled (CANCELLED)', async () => {
+    const server = createServer(() => undefined); // accepts, never answers
+    hung.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const slow = new HttpDpAdapter({ url: `http://127.0.0.1:${port}`, secret: SECRET, timeoutMs: 200 });
+    const started = Date.now();
+    const timedOut = await rejection(slow.packageState(A));
+    expect(timedOut).toMatchObject({ code: 'DP_UNAVAILABLE' });
+    expect(timedOut.message).toMatch(/did not answer within/);
+    expect(Date.now() - started).toBeLessThan(5000);
+
+    const patient = new HttpDpAdapter({ url: `http://127.0.0.1:${port}`, secret: SECRET, timeoutMs: 60_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    expect(await rejection(patient.missingChunks(A, v1.ids, controller.signal))).toMatchObject({
+      code: 'CANCELLED',
+    });
+  });
+
+  it('keeps asking while the agent answers 202 for a long activation', async () => {
+    const dp = await httpDp({ longPollMs: 0 });
+    await install(dp, v1);
+    expect(await dp.packageState(A)).toEqual({ version: 1, manifestId: v1.manifestId });
+  });
+});

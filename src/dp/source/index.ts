@@ -1,0 +1,6 @@
+export {
+  siteChunkRoutes,
+  siteGrantVerifier,
+  type SiteChunkRoutesOptions,
+  type SiteGrantVerifierOptions,
+} from './site-chunk-routes.js';

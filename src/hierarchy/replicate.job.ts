@@ -1,0 +1,139 @@
+/**
+ * The replicate job (one per child site × package, key `replicate:<child>:<pkg>`): sends the package's
+ * metadata, then — when a DP at or below the child is targeted with it — the package's LATEST version as
+ * a delta: the child is asked which chunks it lacks, only those are sent, then the manifest. The version
+ * is read when the job runs, not when it was queued, so a child that missed several refreshes receives
+ * one delta to the latest. An unreachable child fails the attempt with SITE_UNAVAILABLE and the queue
+ * retries with backoff; nothing here waits on a slow child outside its own job.
+ */
+import { encodeChunkBatch } from '../dp/index.js';
+import type { ContentLibrary } from '../content/index.js';
+import type { DistributionDeps } from '../distribution/index.js';
+import type { Job, JobHandler } from '../jobs/index.js';
+import { toSitecastError } from '../kernel/index.js';
+import { packageMetaOf } from './replica-receiver.js';
+import { SiteClient } from './site-client.js';
+import type { SiteLinkRepository } from './site-link.repository.js';
+import { activateResponse, batchResponse, metadataResponse, missingResponse } from './site-wire.js';
+
+export interface ReplicateJobDeps {
+  readonly distribution: DistributionDeps;
+  readonly library: ContentLibrary;
+  readonly links: SiteLinkRepository;
+}
+
+export interface ReplicatePayload {
+  readonly child: string;
+}
+
+/** Chunk ids per missing-chunk query. */
+const idsPerQuery = 20_000;
+/** Bytes of chunk data per upload batch. */
+const batchBytes = 8 * 1024 * 1024;
+
+export function replicateJobHandler(r: ReplicateJobDeps): JobHandler {
+  const d = r.distribution;
+  return async (job: Job, ctx) => {
+    const packageId = job.packageId!;
+    const { child } = job.payload as ReplicatePayload;
+    const link = await r.links.findChild(child);
+    if (!link) return; // the child left the hierarchy
+    const pkg = await d.packages.find(packageId);
+    if (!pkg) return; // deleted meanwhile
+    const client = new SiteClient({
+      url: link.url,
+      secret: link.secret,
+      siteCode: d.siteCode,
+      clock: d.clock,
+    });
+    const path = `/packages/${packageId}`;
+    let sent = 0;
+    try {
+      const meta = await client.call(
+        {
+          method: 'POST',
+          path: `${path}/metadata`,
+          json: packageMetaOf(pkg),
+          context: `metadata of ${packageId}`,
+          signal: ctx.signal,
+        },
+        metadataResponse,
+      );
+      await r.links.childContact(child, d.clock.now());
+      const version =
+        pkg.sourceVersion > 0 ? await d.packages.findVersion(packageId, pkg.sourceVersion) : undefined;
+      if (!version || meta.heldVersion >= version.sourceVersion || !meta.wantsContent) return;
+      const manifest = await d.library.manifests.getManifest(version.manifestId);
+      const ids = [...new Set(manifest.files.flatMap((f) => f.chunks.map((c) => c.id)))];
+      const missing: string[] = [];
+      for (let i = 0; i < ids.length; i += idsPerQuery) {
+        const answer = await client.call(
+          {
+            method: 'POST',
+            path: '/chunks/missing',
+            json: { packageId, ids: ids.slice(i, i + idsPerQuery) },
+            context: `missing chunks of ${packageId}`,
+            signal: ctx.signal,
+          },
+          missingResponse,
+        );
+        missing.push(...answer.missing);
+      }
+      let batch: { id: string; bytes: Buffer }[] = [];
+      let size = 0;
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        const body = encodeChunkBatch(batch);
+        await client.call(
+          {
+            method: 'POST',
+            path: `/chunks/batch?packageId=${packageId}`,
+            bytes: body,
+            context: `chunks of ${packageId}`,
+            signal: ctx.signal,
+          },
+          batchResponse,
+        );
+        sent += body.length;
+        await r.links.addBytesSent(child, body.length);
+        batch = [];
+        size = 0;
+        await ctx.heartbeat();
+      };
+      for (const id of missing) {
+        const bytes = await r.library.chunks.get(id);
+        batch.push({ id, bytes });
+        size += bytes.length;
+        if (size >= batchBytes) await flush();
+      }
+      await flush();
+      const manifestBytes = await d.library.manifests.getManifestBytes(version.manifestId);
+      const done = await client.call(
+        {
+          method: 'PUT',
+          path: `${path}/versions/${version.sourceVersion}`,
+          json: {
+            manifestId: version.manifestId,
+            manifest: manifestBytes.toString('base64'),
+            totalBytes: version.totalBytes,
+            fileCount: version.fileCount,
+            chunkCount: version.chunkCount,
+            bytesSent: sent,
+          },
+          context: `version ${version.sourceVersion} of ${packageId}`,
+          signal: ctx.signal,
+        },
+        activateResponse,
+      );
+      await r.links.addBytesSent(child, manifestBytes.length);
+      d.log?.(
+        `replicate ${packageId} → ${child}: SourceVersion ${done.sourceVersion}${done.applied ? '' : ' (already held)'}, ${missing.length} of ${ids.length} chunks sent (${sent} bytes)`,
+      );
+    } catch (e) {
+      const err = toSitecastError(e, `replication of ${packageId} to site ${child}`);
+      if (err.code === 'SITE_UNAVAILABLE') await r.links.childUnreachable(child, err.message);
+      d.log?.(`replicate ${packageId} → ${child}: ${err.message}`);
+      throw err;
+    }
+  };
+}
