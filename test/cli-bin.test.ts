@@ -67,6 +67,9 @@ describe('bin: sitecast', () => {
     for (const dp of ['DP01', 'DP02', 'DP03']) {
       expect(sha256(join(dir, 'dps', dp, id!, 'install.wim'))).toBe(sha256(wimV2));
     }
+    // The child site S01 received the new version from PS1 and put it on its own DP.
+    expect(r.stdout).toMatch(/S01\/BR01\s+INSTALLED \(0\)\s+2\/2/);
+    expect(sha256(join(dir, 'S01', 'dps', 'BR01', id!, 'install.wim'))).toBe(sha256(wimV2));
     expect(elapsed).toBeLessThan(60_000);
   });
 });

@@ -17,7 +17,11 @@ import {
   type DemoCommandOptions,
   type WaitOutcome,
 } from '../cli/index.js';
+import { renderDpTable } from '../cli/index.js';
 import { SitecastError } from '../kernel/index.js';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { childDpName, childSiteCode, startDemoHierarchy, type DemoHierarchy } from './demo-child-site.js';
 import { checkDemoResult, printDemoResult, type DemoPhaseFigures } from './demo-result.js';
 
 const dpNames = ['DP01', 'DP02', 'DP03'] as const;
@@ -108,35 +112,85 @@ export async function runDemo(options: DemoCommandOptions, ctx: CliContext): Pro
   const first = await waitPhase(ctx, packageId, since);
 
   say(
-    '\n4. The source changes: the February build (one text file edited, 4 KiB patched in one binary, one file added)',
+    `\n3b. A child site: secondary site ${childSiteCode} under ${siteCode}, with its own DP ${childDpName} (a branch region)`,
   );
-  say(`  copy ${v2} over ${source}`);
-  await copyFile(v2, source);
+  cmd(`server --site-code ${childSiteCode} --role secondary --parent <${siteCode} URL> --join-secret …`);
   cmd(
-    `dp update ${packageId} --wait        # RefreshPkgSource(): SourceVersion + 1, only missing chunks travel`,
+    `--site-code ${childSiteCode} dp add --name ${childDpName} --path ${join(dir, childSiteCode, 'dps', childDpName)}`,
   );
-  since = Date.now();
-  await site.distribution.refreshPkgSource(packageId);
-  const second = await waitPhase(ctx, packageId, since);
-
-  const figures: DemoPhaseFigures = { initial: first.rows, refresh: second.rows };
-  const result = await checkDemoResult({
-    site,
-    packageId,
-    source,
-    dir,
-    figures,
-    elapsedMs: Date.now() - started,
-  });
-  printDemoResult(ctx, result);
-  if (result.problems.length > 0) {
-    throw new SitecastError(
-      result.problemCode,
-      `the demo did not end as expected: ${result.problems.join('; ')}`,
-      { packageId },
-    );
+  cmd(`--site-code ${childSiteCode} content distribute ${packageId} --dp ${childDpName}`);
+  const hierarchy = await startDemoHierarchy(ctx, site, settings, dir, packageId, ctx.workerLog);
+  try {
+    await hierarchy.waitForChildDp(packageId, 1);
+    say(`  ${childSiteCode} received SourceVersion 1 from ${siteCode} and installed it on ${childDpName}`);
+    return await refreshAndFinish(hierarchy);
+  } finally {
+    await hierarchy.close();
   }
-  return 0;
+
+  async function refreshAndFinish(h: DemoHierarchy): Promise<number> {
+    say(
+      '\n4. The source changes: the February build (one text file edited, 4 KiB patched in one binary, one file added)',
+    );
+    say(`  copy ${v2} over ${source}`);
+    await copyFile(v2, source);
+    cmd(
+      `dp update ${packageId} --wait        # RefreshPkgSource(): SourceVersion + 1, only missing chunks travel`,
+    );
+    since = Date.now();
+    await site.distribution.refreshPkgSource(packageId);
+    const second = await waitPhase(ctx, packageId, since);
+    await h.waitForChildDp(packageId, 2);
+    const childFile = join(h.childDpRoot, packageId, 'install.wim');
+    const childSame = (await sha256(childFile)) === (await sha256(source));
+    say(`\n${siteCode} status across the hierarchy (sitecast status ${packageId} at ${siteCode}):`);
+    const rows = await site.status.hierarchyDpStatus(packageId);
+    // DPs of other sites are named with their site: S01/BR01.
+    say(
+      indent(
+        renderDpTable(
+          rows.map((r) =>
+            r.SiteCode === site.siteCode ? r : { ...r, ServerName: `${r.SiteCode}/${r.ServerName}` },
+          ),
+        ),
+      ),
+    );
+    if (!childSame) {
+      throw new SitecastError(
+        'HASH_MISMATCH',
+        `${childFile} at site ${childSiteCode} differs from the source`,
+        {
+          path: childFile,
+        },
+      );
+    }
+    say(`  ${childSiteCode}/${childDpName} serves SourceVersion 2, byte-identical: ${childFile}`);
+
+    const figures: DemoPhaseFigures = { initial: first.rows, refresh: second.rows };
+    const result = await checkDemoResult({
+      site,
+      packageId,
+      source,
+      dir,
+      figures,
+      elapsedMs: Date.now() - started,
+    });
+    printDemoResult(ctx, result);
+    if (result.problems.length > 0) {
+      throw new SitecastError(
+        result.problemCode,
+        `the demo did not end as expected: ${result.problems.join('; ')}`,
+        { packageId },
+      );
+    }
+    return 0;
+  }
+}
+
+async function sha256(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** Waits for the package's work with progress; in human mode prints the per-DP table it ended with. */

@@ -70,7 +70,12 @@ export interface SiteHandle {
     pollMs?: number;
   }): JobWorker;
   /** Runs refresh and content validation schedules (`server` starts it; tests tick it). */
-  createScheduler(options?: { pollMs?: number; log?: (line: string) => void }): DistributionScheduler;
+  createScheduler(options?: {
+    pollMs?: number;
+    log?: (line: string) => void;
+    /** IANA zone of local-time schedules (default the server's). */
+    timeZone?: string;
+  }): DistributionScheduler;
   close(): Promise<void>;
 }
 
@@ -195,7 +200,10 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
         new DistributionScheduler(
           { ...deps, ...((o.log ?? options.log) && { log: o.log ?? options.log }) },
           dpRepository,
-          o.pollMs !== undefined ? { pollMs: o.pollMs } : {},
+          {
+            ...(o.pollMs !== undefined && { pollMs: o.pollMs }),
+            ...(o.timeZone !== undefined && { timeZone: o.timeZone }),
+          },
         ),
       close: async () => {
         await lib.close();
