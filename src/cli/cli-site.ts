@@ -60,7 +60,7 @@ export interface CliSite {
   readonly queue: Pick<JobQueue, 'list'>;
   readonly tokens: Pick<TokenService, 'create' | 'list' | 'get' | 'revoke'>;
   readonly audit: Pick<AuditLog, 'list'>;
-  readonly hierarchy: Pick<HierarchyService, 'listChildren' | 'parent' | 'tree'>;
+  readonly hierarchy: Pick<HierarchyService, 'listChildren' | 'parent' | 'tree' | 'setLinkBandwidth'>;
   /** The PackageIDs targeted to a DP (`dp list`). */
   packagesOnDp(dp: DistributionPoint): Promise<string[]>;
 }

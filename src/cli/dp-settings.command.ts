@@ -134,7 +134,7 @@ function onOff(value: string): boolean {
 }
 
 /** "Mon-Fri 08-18 closed", "Sat 00-24 high-only", "Sun,Wed 22-24 all". */
-function applyWindow(m: AvailabilityMatrix, spec: string): AvailabilityMatrix {
+export function applyWindow(m: AvailabilityMatrix, spec: string): AvailabilityMatrix {
   const parts = /^\s*(\S+)\s+(\d{1,2})-(\d{1,2})\s+(\S+)\s*$/.exec(spec);
   const bad = (why: string): SitecastError =>
     new SitecastError(

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { ChildLink, SiteTreeNode } from '../hierarchy/index.js';
-import type { Act } from './command-kit.js';
+import { alwaysOpen, formatAvailability, formatRateLimit } from '../bandwidth/index.js';
+import { collect, type Act } from './command-kit.js';
+import { applyWindow } from './dp-settings.command.js';
 import { renderTable } from './table.js';
 import { formatBytes, formatTime } from './units.js';
 
@@ -73,6 +75,45 @@ export function registerSiteCommands(program: Command, act: Act): void {
                 )),
         );
       }),
+    );
+
+  cmd
+    .command('set')
+    .description('rate limit and availability window of the link to a child site (its sender)')
+    .argument('<SiteCode>', 'a child site of this site')
+    .option('--rate-limit <limit>', 'unlimited | <n>MB/s | pulse:<block>/<ms>ms | hourly:<24 percentages>')
+    .option(
+      '--window <spec>',
+      'e.g. "Mon-Fri 08-18 closed"; repeatable, applied on top of an open week',
+      collect,
+      [],
+    )
+    .option('--time-zone <zone>', 'IANA zone the window is read in ("server" = the site server\'s)')
+    .action(
+      act(
+        async (
+          ctx,
+          code: string,
+          o: { rateLimit?: string; window: readonly string[]; timeZone?: string },
+        ) => {
+          const site = await ctx.site();
+          const link = await site.hierarchy.setLinkBandwidth(code, {
+            ...(o.rateLimit !== undefined && { rateLimit: o.rateLimit }),
+            ...(o.window.length > 0 && { availability: o.window.reduce(applyWindow, alwaysOpen) }),
+            ...(o.timeZone !== undefined && { timeZone: o.timeZone === 'server' ? null : o.timeZone }),
+          });
+          ctx.result(
+            () => ({
+              ...childJson(link),
+              RateLimit: formatRateLimit(link.bandwidth.rateLimit),
+              Availability: formatAvailability(link.bandwidth.availability),
+              TimeZone: link.bandwidth.timeZone,
+            }),
+            () =>
+              `link to ${link.siteCode}: rate limit ${formatRateLimit(link.bandwidth.rateLimit)}, availability ${formatAvailability(link.bandwidth.availability)} (${link.bandwidth.timeZone ?? 'site server time zone'})`,
+          );
+        },
+      ),
     );
 
   cmd

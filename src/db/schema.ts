@@ -251,6 +251,11 @@ export interface SiteLinkTable {
   last_error: string | null;
   bytes_sent: Generated<number>;
   joined_at: number;
+  /** parseRateLimit text of content sent down this link. */
+  rate_limit: Generated<string>;
+  /** 168-digit availability of the link (Sunday 00:00 first), read in time_zone. */
+  availability: Generated<string>;
+  time_zone: string | null;
 }
 
 /** This site's parent link (one row, id 1). */

@@ -3,6 +3,8 @@
  * join handshake (both ends), queueing replication to children, and the status reports that flow up.
  */
 import type { Kysely, Transaction } from 'kysely';
+import { parseRateLimit, type AvailabilityMatrix } from '../bandwidth/index.js';
+import { checkTimeZone } from '../schedule/index.js';
 import type { Database } from '../db/index.js';
 import { JobKind, jobKey, type DistributionDeps, type StatusService } from '../distribution/index.js';
 import { generateDpSecret } from '../dp/index.js';
@@ -103,6 +105,36 @@ export class HierarchyService {
       }
     }
     await this.#sites.setRole(role, parentUrl);
+  }
+
+  /**
+   * The rate limit, availability window and its time zone of the link to child `child`: content sent down
+   * it is paced like content sent to a DP (a closed window defers the replication, saying until when).
+   */
+  async setLinkBandwidth(
+    child: string,
+    change: {
+      readonly rateLimit?: string;
+      readonly availability?: AvailabilityMatrix;
+      readonly timeZone?: string | null;
+    },
+  ): Promise<ChildLink> {
+    const link = await this.links.findChild(child.toUpperCase());
+    if (!link) {
+      throw new SitecastError('NOT_FOUND', `site ${child} is not a child of site ${this.siteCode}`, {
+        field: 'SiteCode',
+      });
+    }
+    const timeZone = change.timeZone === undefined ? link.bandwidth.timeZone : change.timeZone;
+    if (timeZone !== null) checkTimeZone(timeZone);
+    await this.links.setChildBandwidth(link.siteCode, {
+      rateLimit: change.rateLimit === undefined ? link.bandwidth.rateLimit : parseRateLimit(change.rateLimit),
+      availability: change.availability ?? link.bandwidth.availability,
+      timeZone,
+    });
+    // Replications waiting for the link look again now.
+    await this.h.distribution.queue.expedite({ keyPrefix: `replicate:${link.siteCode}:` });
+    return (await this.links.findChild(link.siteCode))!;
   }
 
   /** Which join secret children must present; undefined refuses every join. */

@@ -14,12 +14,18 @@ import { toSitecastError } from '../kernel/index.js';
 import { packageMetaOf } from './replica-receiver.js';
 import { SiteClient } from './site-client.js';
 import type { SiteLinkRepository } from './site-link.repository.js';
+import { TransferPacer } from '../bandwidth/index.js';
+import { JobDeferred } from '../jobs/index.js';
+import { systemTimeZone } from '../schedule/index.js';
+import { ChildSendLimit } from './child-send-limit.js';
 import { activateResponse, batchResponse, metadataResponse, missingResponse } from './site-wire.js';
 
 export interface ReplicateJobDeps {
   readonly distribution: DistributionDeps;
   readonly library: ContentLibrary;
   readonly links: SiteLinkRepository;
+  /** Sends at once to any one child (default 3, as Configuration Manager's sender). */
+  readonly sendLimit?: ChildSendLimit;
 }
 
 export interface ReplicatePayload {
@@ -33,6 +39,7 @@ const batchBytes = 8 * 1024 * 1024;
 
 export function replicateJobHandler(r: ReplicateJobDeps): JobHandler {
   const d = r.distribution;
+  const limit = r.sendLimit ?? new ChildSendLimit();
   return async (job: Job, ctx) => {
     const packageId = job.packageId!;
     const { child } = job.payload as ReplicatePayload;
@@ -63,73 +70,106 @@ export function replicateJobHandler(r: ReplicateJobDeps): JobHandler {
       const version =
         pkg.sourceVersion > 0 ? await d.packages.findVersion(packageId, pkg.sourceVersion) : undefined;
       if (!version || meta.heldVersion >= version.sourceVersion || !meta.wantsContent) return;
-      const manifest = await d.library.manifests.getManifest(version.manifestId);
-      const ids = [...new Set(manifest.files.flatMap((f) => f.chunks.map((c) => c.id)))];
-      const missing: string[] = [];
-      for (let i = 0; i < ids.length; i += idsPerQuery) {
-        const answer = await client.call(
-          {
-            method: 'POST',
-            path: '/chunks/missing',
-            json: { packageId, ids: ids.slice(i, i + idsPerQuery) },
-            context: `missing chunks of ${packageId}`,
-            signal: ctx.signal,
-          },
-          missingResponse,
-        );
-        missing.push(...answer.missing);
-      }
-      let batch: { id: string; bytes: Buffer }[] = [];
-      let size = 0;
-      const flush = async (): Promise<void> => {
-        if (batch.length === 0) return;
-        const body = encodeChunkBatch(batch);
-        await client.call(
-          {
-            method: 'POST',
-            path: `/chunks/batch?packageId=${packageId}`,
-            bytes: body,
-            context: `chunks of ${packageId}`,
-            signal: ctx.signal,
-          },
-          batchResponse,
-        );
-        sent += body.length;
-        await r.links.addBytesSent(child, body.length);
-        batch = [];
-        size = 0;
-        await ctx.heartbeat();
+      // The link's window and rate limit apply to content, as a DP's do (metadata always goes).
+      const pacer = new TransferPacer({
+        clock: d.clock,
+        limit: link.bandwidth.rateLimit,
+        availability: link.bandwidth.availability,
+        priority: pkg.priority,
+        timeZone: link.bandwidth.timeZone ?? d.timeZone ?? systemTimeZone(),
+        maxBatchBytes: batchBytes,
+      });
+      const closed = (until: number | null): JobDeferred => {
+        const reason =
+          until === null
+            ? `the link to site ${child} never opens for priority ${pkg.priority}`
+            : `the link to site ${child} is closed for priority ${pkg.priority} until ${new Date(until).toISOString()}`;
+        d.log?.(`replicate ${packageId} → ${child} waits: ${reason}`);
+        return new JobDeferred(until ?? d.clock.now() + 3600_000, reason);
       };
-      for (const id of missing) {
-        const bytes = await r.library.chunks.get(id);
-        batch.push({ id, bytes });
-        size += bytes.length;
-        if (size >= batchBytes) await flush();
-      }
-      await flush();
-      const manifestBytes = await d.library.manifests.getManifestBytes(version.manifestId);
-      const done = await client.call(
-        {
-          method: 'PUT',
-          path: `${path}/versions/${version.sourceVersion}`,
-          json: {
-            manifestId: version.manifestId,
-            manifest: manifestBytes.toString('base64'),
-            totalBytes: version.totalBytes,
-            fileCount: version.fileCount,
-            chunkCount: version.chunkCount,
-            bytesSent: sent,
+      const gate = await pacer.beforeSend(0, ctx.signal);
+      if (!gate.go) throw closed(gate.until);
+      const release = await limit.acquire(child, async () => {
+        await d.clock.sleep(500, ctx.signal);
+        await ctx.heartbeat();
+      });
+      try {
+        const manifest = await d.library.manifests.getManifest(version.manifestId);
+        const ids = [...new Set(manifest.files.flatMap((f) => f.chunks.map((c) => c.id)))];
+        const missing: string[] = [];
+        for (let i = 0; i < ids.length; i += idsPerQuery) {
+          const answer = await client.call(
+            {
+              method: 'POST',
+              path: '/chunks/missing',
+              json: { packageId, ids: ids.slice(i, i + idsPerQuery) },
+              context: `missing chunks of ${packageId}`,
+              signal: ctx.signal,
+            },
+            missingResponse,
+          );
+          missing.push(...answer.missing);
+        }
+        let batch: { id: string; bytes: Buffer }[] = [];
+        let size = 0;
+        const flush = async (): Promise<void> => {
+          if (batch.length === 0) return;
+          const body = encodeChunkBatch(batch);
+          const go = await pacer.beforeSend(body.length, ctx.signal);
+          // What was sent has landed at the child; the re-run asks again what is missing.
+          if (!go.go) throw closed(go.until);
+          const t0 = d.clock.now();
+          await client.call(
+            {
+              method: 'POST',
+              path: `/chunks/batch?packageId=${packageId}`,
+              bytes: body,
+              context: `chunks of ${packageId}`,
+              signal: ctx.signal,
+            },
+            batchResponse,
+          );
+          pacer.afterSend(d.clock.now() - t0);
+          sent += body.length;
+          await r.links.addBytesSent(child, body.length);
+          batch = [];
+          size = 0;
+          await ctx.heartbeat();
+        };
+        for (const id of missing) {
+          const bytes = await r.library.chunks.get(id);
+          batch.push({ id, bytes });
+          size += bytes.length;
+          if (size >= Math.min(batchBytes, pacer.batchBytes())) await flush();
+        }
+        await flush();
+        const manifestBytes = await d.library.manifests.getManifestBytes(version.manifestId);
+        const done = await client.call(
+          {
+            method: 'PUT',
+            path: `${path}/versions/${version.sourceVersion}`,
+            json: {
+              manifestId: version.manifestId,
+              manifest: manifestBytes.toString('base64'),
+              totalBytes: version.totalBytes,
+              fileCount: version.fileCount,
+              chunkCount: version.chunkCount,
+              bytesSent: sent,
+            },
+            context: `version ${version.sourceVersion} of ${packageId}`,
+            signal: ctx.signal,
           },
-          context: `version ${version.sourceVersion} of ${packageId}`,
-          signal: ctx.signal,
-        },
-        activateResponse,
-      );
-      await r.links.addBytesSent(child, manifestBytes.length);
-      d.log?.(
-        `replicate ${packageId} → ${child}: SourceVersion ${done.sourceVersion}${done.applied ? '' : ' (already held)'}, ${missing.length} of ${ids.length} chunks sent (${sent} bytes)`,
-      );
+          activateResponse,
+        );
+        await r.links.addBytesSent(child, manifestBytes.length);
+        d.log?.(
+          `replicate ${packageId} → ${child}: SourceVersion ${done.sourceVersion}${done.applied ? '' : ' (already held)'}, ${missing.length} of ${ids.length} chunks sent (${sent} bytes)`,
+        );
+      } finally {
+        release();
+      }
     } catch (e) {
+      if (e instanceof JobDeferred) throw e;
       const err = toSitecastError(e, `replication of ${packageId} to site ${child}`);
       if (err.code === 'SITE_UNAVAILABLE') await r.links.childUnreachable(child, err.message);
       d.log?.(`replicate ${packageId} → ${child}: ${err.message}`);

@@ -1,4 +1,11 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import {
+  formatAvailability,
+  formatRateLimit,
+  parseAvailability,
+  parseRateLimit,
+} from '../bandwidth/index.js';
+import type { DpBandwidth } from '../distribution/index.js';
 import type { Database, SiteLinkTable, SiteParentTable } from '../db/index.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -18,6 +25,8 @@ export interface ChildLink {
   readonly lastError: string | null;
   readonly bytesSent: number;
   readonly joinedAt: number;
+  /** How content sent down this link is paced (a WAN link to a branch region). */
+  readonly bandwidth: DpBandwidth;
 }
 
 /** This site's link to its parent. */
@@ -44,6 +53,11 @@ function toChild(r: Selectable<SiteLinkTable>): ChildLink {
     lastError: r.last_error,
     bytesSent: Number(r.bytes_sent),
     joinedAt: Number(r.joined_at),
+    bandwidth: {
+      rateLimit: parseRateLimit(r.rate_limit),
+      availability: parseAvailability(r.availability),
+      timeZone: r.time_zone,
+    },
   };
 }
 
@@ -67,6 +81,18 @@ export class SiteLinkRepository {
   async listChildren(trx: Db = this.db): Promise<ChildLink[]> {
     const rows = await trx.selectFrom('site_link').selectAll().orderBy('site_code').execute();
     return rows.map(toChild);
+  }
+
+  async setChildBandwidth(siteCode: string, b: DpBandwidth): Promise<void> {
+    await this.db
+      .updateTable('site_link')
+      .set({
+        rate_limit: formatRateLimit(b.rateLimit),
+        availability: formatAvailability(b.availability),
+        time_zone: b.timeZone,
+      })
+      .where('site_code', '=', siteCode)
+      .execute();
   }
 
   async findChild(siteCode: string, trx: Db = this.db): Promise<ChildLink | undefined> {

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { alwaysOpen } from '../bandwidth/index.js';
 import { forEachDialect } from '../../test/support/dialects.js';
 import type { DistPointStatus } from '../distribution/index.js';
 import { SiteLinkRepository } from './site-link.repository.js';
@@ -60,8 +61,18 @@ forEachDialect('site links and reports', (ctx) => {
         lastError: null,
         bytesSent: 5_000_000_007,
         joinedAt: 1000,
+        bandwidth: { rateLimit: { mode: 'unlimited' }, availability: alwaysOpen, timeZone: null },
       },
     ]);
+    await links.setChildBandwidth('P01', {
+      rateLimit: { mode: 'rate', bytesPerSecond: 1000 },
+      availability: alwaysOpen.map((l, i) => (i < 24 ? 3 : l)),
+      timeZone: 'Europe/Berlin',
+    });
+    const [paced] = await links.listChildren();
+    expect(paced!.bandwidth.rateLimit).toEqual({ mode: 'rate', bytesPerSecond: 1000 });
+    expect(paced!.bandwidth.availability.slice(0, 25)).toEqual([...new Array<number>(24).fill(3), 0]);
+    expect(paced!.bandwidth.timeZone).toBe('Europe/Berlin');
     expect(await links.parent()).toBeUndefined();
     await links.setParent({ siteCode: 'CAS', role: 'cas', url: 'http://top', secret: 'x' }, 10);
     await links.setParent({ siteCode: 'CAS', role: 'cas', url: 'http://top2', secret: 'y' }, 20);

@@ -138,7 +138,7 @@ export function remoteAdmin(client: AdminClient): Pick<CliSite, 'tokens' | 'audi
     return t;
   };
   const hierarchy = (): Promise<never> =>
-    Promise.reject(notRemote('site list / site tree', 'run them on the site server'));
+    Promise.reject(notRemote('site list / site tree / site set', 'run them on the site server'));
   return {
     tokens: {
       async create(input) {
@@ -172,6 +172,6 @@ export function remoteAdmin(client: AdminClient): Pick<CliSite, 'tokens' | 'audi
         return rows.map(auditEntryOf);
       },
     },
-    hierarchy: { listChildren: hierarchy, parent: hierarchy, tree: hierarchy },
+    hierarchy: { listChildren: hierarchy, parent: hierarchy, tree: hierarchy, setLinkBandwidth: hierarchy },
   };
 }

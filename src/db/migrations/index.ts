@@ -8,6 +8,7 @@ import * as auth from './20261126-0006-auth.js';
 import * as refreshSchedule from './20261126-0007-refresh-schedule.js';
 import * as siteLinks from './20261126-0008-site-links.js';
 import * as dpValidation from './20261126-0009-dp-validation.js';
+import * as linkBandwidth from './20261126-0010-link-bandwidth.js';
 
 /** Every migration, in order. One change per timestamped file; never edit a landed one. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '20261126-0007-refresh-schedule': refreshSchedule,
   '20261126-0008-site-links': siteLinks,
   '20261126-0009-dp-validation': dpValidation,
+  '20261126-0010-link-bandwidth': linkBandwidth,
 };
