@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testHome, type TestHome } from './cli.test-helpers.js';
+import { testHome, wimV1, type TestHome } from './cli.test-helpers.js';
 
 describe('sitecast dp set (in-process, SQLite)', () => {
   let home: TestHome;
@@ -53,5 +53,21 @@ describe('sitecast dp set (in-process, SQLite)', () => {
     expect(bad.stderr).toContain('unknown day in "Funday"');
     const badRate = await home.run(['dp', 'set', 'DP01', '--rate-limit', 'fast']);
     expect(badRate.stderr).toContain('rate limit "fast"');
+  });
+
+  it('--wait does not sit through a closed availability window: it says who waits and until when', async () => {
+    const source = home.putSource(wimV1);
+    const packageId = (await home.run(['image', 'new', '--name', 'Win11', '--path', source])).stdout.trim();
+    expect(
+      (await home.run(['dp', 'add', '--name', 'DP01', '--path', join(home.dir, 'dps', 'DP01')])).code,
+    ).toBe(0);
+    // Only high priority may send, all week; the package has normal priority.
+    expect((await home.run(['dp', 'set', 'DP01', '--window', 'Sun-Sat 00-24 high-only'])).code).toBe(0);
+    const r = await home.run(['content', 'distribute', packageId, '--dp', 'DP01', '--wait']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      'waiting: the availability window of DP01 never opens for priority 2 (medium)',
+    );
+    expect(r.stdout).toContain('DP01 waits: the availability window of DP01 never opens');
   });
 });

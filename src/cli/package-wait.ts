@@ -35,6 +35,9 @@ export interface WaitOutcome {
  * they queued in turn), drawing the snapshot and per-DP progress. With `work`, a job worker runs in this
  * process meanwhile and is stopped gracefully afterwards.
  */
+/** Queued jobs due later than this are waiting (a closed window), not work this wait should sit through. */
+const deferredAfterMs = 60_000;
+
 export async function waitForPackage(ctx: CliContext, req: WaitRequest): Promise<WaitOutcome> {
   const site = await ctx.site();
   const follow = req.dps ? new Set(req.dps.map((d) => d.toLowerCase())) : undefined;
@@ -61,7 +64,10 @@ export async function waitForPackage(ctx: CliContext, req: WaitRequest): Promise
         (j) => j.kind === JobKind.Refresh && (j.state === 'queued' || j.state === 'running'),
       );
       view?.update(tracker.bars(rows, { refreshing }));
-      if (!jobs.some((j) => j.state === 'queued' || j.state === 'running')) break;
+      // Work deferred past a closed availability window or maintenance mode (or a long backoff) does not
+      // hold the wait: the rows say who waits and until when, and the server sends it then.
+      const soon = Date.now() + deferredAfterMs;
+      if (!jobs.some((j) => j.state === 'running' || (j.state === 'queued' && j.runAt <= soon))) break;
       if (signal?.aborted) {
         interrupted = true;
         break;
@@ -151,6 +157,10 @@ export async function reportWait(
         `${outcome.packageId}: SourceVersion ${info.SourceVersion}, ${info.NumberSuccess} of ${info.Targeted} DP(s) installed, ` +
           `${info.NumberInProgress} in progress, ${info.NumberErrors} failed`,
       );
+    }
+    for (const r of outcome.rows) {
+      if (r.WaitReason && r.State !== DpState.INSTALLED && !r.WaitReason.startsWith('rate limit'))
+        ctx.print(`${r.ServerName} waits: ${r.WaitReason} (the server sends it then; no need to wait here)`);
     }
   }
   for (const m of messages) ctx.warn(m);

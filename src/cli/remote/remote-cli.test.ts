@@ -178,7 +178,18 @@ describe('sitecast --server (CLI over the AdminService REST API)', () => {
       '00011A8500100008',
     ]);
     expect(dpSet.stdout).toContain('maintenance mode ON');
-    await bothJson(['dp', 'set', 'DP01', '--maintenance', 'off', '--validation-schedule', 'none']);
+    await bothJson([
+      'dp',
+      'set',
+      'DP01',
+      '--maintenance',
+      'off',
+      '--validation-schedule',
+      'none',
+      // Open the week again: the office-hours window above would hold DP01's transfers, depending on the time of day.
+      '--window',
+      'Sun 00-24 all',
+    ]);
 
     const refreshed = (await bothJson(['dp', 'update', id, '--wait'])) as {
       ReturnValue: number;
