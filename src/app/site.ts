@@ -32,6 +32,7 @@ import {
 } from '../distribution/index.js';
 import { createLocalFolderDp, HttpDpAdapter } from '../dp/index.js';
 import {
+  ChildSendLimit,
   HierarchyService,
   replicateJobHandler,
   SiteReportRepository,
@@ -153,7 +154,12 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
       version: sitecastVersion,
     });
     const handlers = {
-      [JobKind.Replicate]: replicateJobHandler({ distribution: deps, library: lib0, links: hierarchy.links }),
+      [JobKind.Replicate]: replicateJobHandler({
+        distribution: deps,
+        library: lib0,
+        links: hierarchy.links,
+        sendLimit: new ChildSendLimit(settings.sendsPerChildSite),
+      }),
       [JobKind.Refresh]: refreshJobHandler(deps),
       [JobKind.Transfer]: transferJobHandler(deps),
       [JobKind.Verify]: verifyJobHandler(deps),

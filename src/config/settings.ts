@@ -17,6 +17,8 @@ const settingsSchema = z.object({
   /** Concurrency: packages processed at once × DPs per package (Configuration Manager: 3 × 5). */
   maxPackages: z.number().int().min(1).max(100),
   maxDpsPerPackage: z.number().int().min(1).max(100),
+  /** Content sends at once to any one child site (Configuration Manager's sender: 3). */
+  sendsPerChildSite: z.number().int().min(1).max(50),
   /** Worker threads that chunk and hash. */
   chunkerThreads: z.number().int().min(1).max(64),
   /**
@@ -34,6 +36,7 @@ export interface SettingsOverrides {
   readonly siteCode?: string;
   readonly maxPackages?: number;
   readonly maxDpsPerPackage?: number;
+  readonly sendsPerChildSite?: number;
   readonly chunkerThreads?: number;
   readonly leaseMs?: number;
 }
@@ -63,6 +66,10 @@ export function loadSettings(
       overrides.maxDpsPerPackage ??
       intFrom(env.SITECAST_MAX_DPS_PER_PACKAGE, 'SITECAST_MAX_DPS_PER_PACKAGE') ??
       5,
+    sendsPerChildSite:
+      overrides.sendsPerChildSite ??
+      intFrom(env.SITECAST_SENDS_PER_CHILD_SITE, 'SITECAST_SENDS_PER_CHILD_SITE') ??
+      3,
     chunkerThreads:
       overrides.chunkerThreads ?? intFrom(env.SITECAST_CHUNKER_THREADS, 'SITECAST_CHUNKER_THREADS') ?? 2,
     leaseMs: overrides.leaseMs ?? intFrom(env.SITECAST_LEASE_MS, 'SITECAST_LEASE_MS') ?? 60_000,

@@ -15,6 +15,7 @@ export {
 } from './hierarchy.service.js';
 export { ReplicaReceiver, packageMetaOf } from './replica-receiver.js';
 export { replicateJobHandler, type ReplicateJobDeps } from './replicate.job.js';
+export { ChildSendLimit } from './child-send-limit.js';
 export { SiteClient, type SiteClientOptions } from './site-client.js';
 export { siteRoutes, type HierarchySite, type SiteRoutesOptions } from './site-routes.js';
 export {
