@@ -1,6 +1,7 @@
 /** The benchmarks `npm run bench` knows, in the order it runs them. */
 import type { Benchmark } from './benchmark.js';
 import { benchmark as deltaBenchmark } from './delta-200mib.js';
+import { benchmark as hierarchyBenchmark } from './hierarchy-refresh.js';
 import { benchmark as chunkingBenchmark } from './ingest-chunking.js';
 import { benchmark as fileBenchmark } from './ingest-file.js';
 import { benchmark as rssBenchmark } from './ingest-rss.js';
@@ -16,4 +17,5 @@ export const benchmarks: readonly Benchmark[] = [
   deltaBenchmark,
   chunkingBenchmark,
   wimMetadataBenchmark,
+  hierarchyBenchmark,
 ];
