@@ -238,7 +238,7 @@ describe('AdminService: SMS_Package, SMS_ImagePackage, SMS_ImageInformation', ()
       'POST',
       `${wmi}/SMS_Package('${appId}')/AdminService.ReloadImageProperties`,
     );
-    expect(notImage.status).toBe(501);
+    expect(notImage.status).toBe(405);
     expect(notImage.json.ReturnValue).toBe(0x8004100c | 0);
   });
 
@@ -253,7 +253,7 @@ describe('AdminService: SMS_Package, SMS_ImagePackage, SMS_ImageInformation', ()
       404,
     );
     const write = await f.call('POST', `${wmi}/SMS_ImageInformation`, { body: { Name: 'x' } });
-    expect(write.status).toBe(501);
+    expect(write.status).toBe(405);
   });
 
   it('answers unknown classes, instances, methods and bad queries with WBEM codes', async () => {

@@ -3,13 +3,13 @@
  * /healthz and /metrics (no authentication), all on one fastify instance. Routes are thin: the class
  * descriptions in classes/ say what each class is, the site's services do the work.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { SitecastError, systemClock } from '../kernel/index.js';
 import { siteChunkRoutes, siteGrantVerifier } from '../dp/index.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import type { ApiSite } from './api-site.js';
 import { installAuth, requirePrincipal } from './auth-hook.js';
-import { installErrorHandler } from './error-handler.js';
+import { errorBody, installErrorHandler } from './error-handler.js';
 import { installHealth } from './health.js';
 import { installMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -37,6 +37,13 @@ export async function createApiServer(
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // NAL paths in composite keys are long.
     routerOptions: { maxParamLength: 4096 },
+    // A URL the router cannot even decode gets the same error JSON as everything else.
+    frameworkErrors: (error, _request, reply) => {
+      const e = new SitecastError('INVALID_PARAMETER', `malformed request: ${error.message}`, {
+        field: 'url',
+      });
+      void (reply as FastifyReply).code(400).send(errorBody(e, undefined));
+    },
   });
   // Method calls often come with an empty body (RefreshPkgSource); that is `{}`, not a JSON error.
   app.removeContentTypeParser('application/json');

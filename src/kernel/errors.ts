@@ -12,7 +12,8 @@ export const ErrorCatalog = {
   UNAUTHENTICATED: { wbem: 0x80041003, http: 401, exit: 4, summary: 'not authenticated' },
   TYPE_MISMATCH: { wbem: 0x80041005, http: 400, exit: 2, summary: 'type mismatch' },
   INVALID_PARAMETER: { wbem: 0x80041008, http: 400, exit: 2, summary: 'invalid parameter' },
-  NOT_SUPPORTED: { wbem: 0x8004100c, http: 501, exit: 2, summary: 'not supported' },
+  // 405: the class or object does not allow this (a 5xx would say the server failed, and it did not).
+  NOT_SUPPORTED: { wbem: 0x8004100c, http: 405, exit: 2, summary: 'not supported' },
   INVALID_CLASS: { wbem: 0x80041010, http: 404, exit: 2, summary: 'invalid class' },
   INVALID_QUERY: { wbem: 0x80041017, http: 400, exit: 2, summary: 'invalid query' },
   ALREADY_EXISTS: { wbem: 0x80041019, http: 409, exit: 5, summary: 'already exists' },
