@@ -46,7 +46,8 @@ export interface DemoResult {
 
 const expectedVersion = 2;
 
-async function sha256File(path: string): Promise<string | null> {
+/** SHA-256 of a file, streamed; null when it cannot be read. */
+export async function sha256File(path: string): Promise<string | null> {
   const hash = createHash('sha256');
   try {
     await pipeline(createReadStream(path), hash);

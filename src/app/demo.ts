@@ -19,10 +19,8 @@ import {
 } from '../cli/index.js';
 import { renderDpTable } from '../cli/index.js';
 import { SitecastError } from '../kernel/index.js';
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { childDpName, childSiteCode, startDemoHierarchy, type DemoHierarchy } from './demo-child-site.js';
-import { checkDemoResult, printDemoResult, type DemoPhaseFigures } from './demo-result.js';
+import { childDpName, childSiteCode, startDemoHierarchy } from './demo-child-site.js';
+import { checkDemoResult, printDemoResult, sha256File, type DemoPhaseFigures } from './demo-result.js';
 
 const dpNames = ['DP01', 'DP02', 'DP03'] as const;
 const siteCode = 'PS1';
@@ -119,16 +117,11 @@ export async function runDemo(options: DemoCommandOptions, ctx: CliContext): Pro
     `--site-code ${childSiteCode} dp add --name ${childDpName} --path ${join(dir, childSiteCode, 'dps', childDpName)}`,
   );
   cmd(`--site-code ${childSiteCode} content distribute ${packageId} --dp ${childDpName}`);
-  const hierarchy = await startDemoHierarchy(ctx, site, settings, dir, packageId, ctx.workerLog);
+  const h = await startDemoHierarchy(ctx, site, settings, dir, packageId, ctx.workerLog);
   try {
-    await hierarchy.waitForChildDp(packageId, 1);
+    await h.waitForChildDp(packageId, 1);
     say(`  ${childSiteCode} received SourceVersion 1 from ${siteCode} and installed it on ${childDpName}`);
-    return await refreshAndFinish(hierarchy);
-  } finally {
-    await hierarchy.close();
-  }
 
-  async function refreshAndFinish(h: DemoHierarchy): Promise<number> {
     say(
       '\n4. The source changes: the February build (one text file edited, 4 KiB patched in one binary, one file added)',
     );
@@ -142,7 +135,7 @@ export async function runDemo(options: DemoCommandOptions, ctx: CliContext): Pro
     const second = await waitPhase(ctx, packageId, since);
     await h.waitForChildDp(packageId, 2);
     const childFile = join(h.childDpRoot, packageId, 'install.wim');
-    const childSame = (await sha256(childFile)) === (await sha256(source));
+    const childSame = (await sha256File(childFile)) === (await sha256File(source));
     say(`\n${siteCode} status across the hierarchy (sitecast status ${packageId} at ${siteCode}):`);
     const rows = await site.status.hierarchyDpStatus(packageId);
     // DPs of other sites are named with their site: S01/BR01.
@@ -184,13 +177,9 @@ export async function runDemo(options: DemoCommandOptions, ctx: CliContext): Pro
       );
     }
     return 0;
+  } finally {
+    await h.close();
   }
-}
-
-async function sha256(path: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
 }
 
 /** Waits for the package's work with progress; in human mode prints the per-DP table it ended with. */

@@ -1,15 +1,12 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileSha256 } from '../../test/support/assertions.js';
 import { dpRoot } from '../../test/support/site-fixture.js';
-import { PackageType } from '../catalog/index.js';
 import {
+  casWithOnePrimary,
   changeAt,
   installedEverywhere,
-  startNode,
   waitFor,
-  writeRandom,
   type SiteNode,
 } from './hierarchy.test-helpers.js';
 
@@ -22,21 +19,7 @@ describe('site hierarchy: a partitioned primary', () => {
   let packageId: string;
 
   beforeAll(async () => {
-    cas = await startNode('CAS', 'cas');
-    p01 = await startNode('P01', 'primary', cas, { dps: 1 });
-    mkdirSync(join(cas.t.dir, 'src'));
-    source = join(cas.t.dir, 'src', 'install.wim');
-    writeRandom(source, 4 * MiB);
-    packageId = (
-      await cas.t.site.packages.create(PackageType.SMS_Package, {
-        Name: 'Image',
-        PkgSourcePath: join(cas.t.dir, 'src'),
-      })
-    ).packageId;
-    await cas.t.site.distribution.refreshPkgSource(packageId);
-    await waitFor('metadata at P01', () => p01.t.site.packages.find(packageId));
-    await p01.t.site.distribution.addDistributionPoints(packageId, ['DP01']);
-    await installedEverywhere(cas, packageId, 1, 1);
+    ({ cas, p01, source, packageId } = await casWithOnePrimary(4 * MiB));
   }, 60_000);
   afterAll(async () => {
     for (const n of [p01, cas]) await n?.close();

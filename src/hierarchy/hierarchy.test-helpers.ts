@@ -1,8 +1,10 @@
 /** In-process sites on loopback for hierarchy tests: each its own database, library, HTTP server and worker. */
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createTestSite, type TestSite } from '../../test/support/site-fixture.js';
+import { PackageType } from '../catalog/index.js';
 import { DpState, type DistPointStatus } from '../distribution/index.js';
 import type { JobWorker } from '../jobs/index.js';
 import { attachHierarchy, startHierarchy, type HierarchyRunner } from './hierarchy-wiring.js';
@@ -127,4 +129,25 @@ export async function installedEverywhere(
       ? rows
       : undefined;
   });
+}
+
+/** A CAS and a primary P01 with one DP, sharing one package (a `size`-byte random file) installed at v1. */
+export async function casWithOnePrimary(
+  size: number,
+): Promise<{ cas: SiteNode; p01: SiteNode; source: string; packageId: string }> {
+  const cas = await startNode('CAS', 'cas');
+  const p01 = await startNode('P01', 'primary', cas, { dps: 1 });
+  const dir = join(cas.t.dir, 'src');
+  mkdirSync(dir);
+  const source = join(dir, 'install.wim');
+  writeRandom(source, size);
+  const { packageId } = await cas.t.site.packages.create(PackageType.SMS_Package, {
+    Name: 'Image',
+    PkgSourcePath: dir,
+  });
+  await cas.t.site.distribution.refreshPkgSource(packageId);
+  await waitFor('metadata at P01', () => p01.t.site.packages.find(packageId));
+  await p01.t.site.distribution.addDistributionPoints(packageId, ['DP01']);
+  await installedEverywhere(cas, packageId, 1, 1);
+  return { cas, p01, source, packageId };
 }
