@@ -163,6 +163,10 @@ describe('site hierarchy: CAS → primaries → secondary, in process', () => {
     // The CAS sent P01 deltas: far less than three full copies.
     const link = (await cas.t.site.hierarchy.listChildren()).find((c) => c.siteCode === 'P01')!;
     expect(link.bytesSent).toBeLessThan(6 * MiB + 2 * MiB);
+    // v3's manifest went to P01 as a delta against the v2 manifest P01 holds (design §3).
+    const v3 = cas.log.find((l) => l.includes(`replicate ${packageId} → P01: SourceVersion 3`));
+    expect(v3).toMatch(/manifest delta \d+ bytes/);
+    expect(Number(/manifest delta (\d+) bytes/.exec(v3 ?? '')?.[1])).toBeLessThan(1000);
   }, 90_000);
 
   it('lets only the SourceSite refresh', async () => {

@@ -7,7 +7,7 @@ import type { Selectable } from 'kysely';
 import { ActionInProgress, PackageRepository, type Package } from '../catalog/index.js';
 import { decodeChunkBatch } from '../dp/index.js';
 import type { ContentLibrary } from '../content/index.js';
-import { decodeManifest } from '../content/index.js';
+import { applyManifestDelta, decodeManifest, manifestDeltaBaseId, type Manifest } from '../content/index.js';
 import type { Database, PackageTable } from '../db/index.js';
 import {
   MessageId,
@@ -142,6 +142,23 @@ export class ReplicaReceiver {
    * version row, SourceVersion, message 4400, this site's DP transfers and the replication to its own
    * children. A version this site already holds (or an older one) changes nothing.
    */
+  /** The manifest of an activate request: whole, or rebuilt from a delta against a manifest this site holds. */
+  async #manifestOf(body: z.infer<typeof activateRequest>): Promise<Manifest> {
+    if (body.manifest !== undefined)
+      return decodeManifest(Buffer.from(body.manifest, 'base64'), body.manifestId);
+    const delta = Buffer.from(body.manifestDelta ?? '', 'base64');
+    const baseId = manifestDeltaBaseId(delta);
+    const manifests = this.d.library.manifests;
+    if (!(await manifests.hasManifest(baseId))) {
+      throw new SitecastError(
+        'STALE_OBJECT',
+        `the manifest delta needs base manifest ${baseId}, which this site does not hold`,
+        { field: 'baseManifestId', baseManifestId: baseId },
+      );
+    }
+    return applyManifestDelta(await manifests.getManifest(baseId), baseId, delta, body.manifestId).manifest;
+  }
+
   async activate(
     packageId: string,
     sourceVersion: number,
@@ -158,8 +175,7 @@ export class ReplicaReceiver {
       );
     }
     if (pkg.sourceVersion >= sourceVersion) return { sourceVersion: pkg.sourceVersion, applied: false };
-    const bytes = Buffer.from(body.manifest, 'base64');
-    const manifest = decodeManifest(bytes, body.manifestId);
+    const manifest = await this.#manifestOf(body);
     if (manifest.packageId !== packageId) {
       throw new SitecastError(
         'INVALID_PARAMETER',

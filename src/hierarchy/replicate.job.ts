@@ -7,10 +7,10 @@
  * retries with backoff; nothing here waits on a slow child outside its own job.
  */
 import { encodeChunkBatch } from '../dp/index.js';
-import type { ContentLibrary } from '../content/index.js';
+import { encodeManifestDelta, type ContentLibrary, type Manifest } from '../content/index.js';
 import type { DistributionDeps } from '../distribution/index.js';
 import type { Job, JobHandler } from '../jobs/index.js';
-import { toSitecastError } from '../kernel/index.js';
+import { isSitecastError, toSitecastError } from '../kernel/index.js';
 import { packageMetaOf } from './replica-receiver.js';
 import { SiteClient } from './site-client.js';
 import type { SiteLinkRepository } from './site-link.repository.js';
@@ -143,27 +143,45 @@ export function replicateJobHandler(r: ReplicateJobDeps): JobHandler {
           if (size >= Math.min(batchBytes, pacer.batchBytes())) await flush();
         }
         await flush();
-        const manifestBytes = await d.library.manifests.getManifestBytes(version.manifestId);
-        const done = await client.call(
-          {
-            method: 'PUT',
-            path: `${path}/versions/${version.sourceVersion}`,
-            json: {
-              manifestId: version.manifestId,
-              manifest: manifestBytes.toString('base64'),
-              totalBytes: version.totalBytes,
-              fileCount: version.fileCount,
-              chunkCount: version.chunkCount,
-              bytesSent: sent,
+        let manifestSent = '';
+        const activate = async (form: { manifest: string } | { manifestDelta: string }) => {
+          const answer = await client.call(
+            {
+              method: 'PUT',
+              path: `${path}/versions/${version.sourceVersion}`,
+              json: {
+                manifestId: version.manifestId,
+                ...form,
+                totalBytes: version.totalBytes,
+                fileCount: version.fileCount,
+                chunkCount: version.chunkCount,
+                bytesSent: sent,
+              },
+              context: `version ${version.sourceVersion} of ${packageId}`,
+              signal: ctx.signal,
             },
-            context: `version ${version.sourceVersion} of ${packageId}`,
-            signal: ctx.signal,
-          },
-          activateResponse,
-        );
-        await r.links.addBytesSent(child, manifestBytes.length);
+            activateResponse,
+          );
+          const text = 'manifest' in form ? form.manifest : form.manifestDelta;
+          manifestSent = `${'manifest' in form ? 'manifest' : 'manifest delta'} ${Math.ceil((text.length * 3) / 4)} bytes`;
+          await r.links.addBytesSent(child, Math.ceil((text.length * 3) / 4));
+          return answer;
+        };
+        const whole = async () =>
+          activate({
+            manifest: (await d.library.manifests.getManifestBytes(version.manifestId)).toString('base64'),
+          });
+        // The child holds `heldVersion`: the manifest travels as a delta against that one when this site
+        // still has it (design §3); a child that lost it answers STALE_OBJECT and gets the whole manifest.
+        const delta = await manifestDeltaTo(d, packageId, meta.heldVersion, manifest);
+        const done = !delta
+          ? await whole()
+          : await activate({ manifestDelta: delta.toString('base64') }).catch(async (e: unknown) => {
+              if (!isSitecastError(e, 'STALE_OBJECT') || e.details.field !== 'baseManifestId') throw e;
+              return whole();
+            });
         d.log?.(
-          `replicate ${packageId} → ${child}: SourceVersion ${done.sourceVersion}${done.applied ? '' : ' (already held)'}, ${missing.length} of ${ids.length} chunks sent (${sent} bytes)`,
+          `replicate ${packageId} → ${child}: SourceVersion ${done.sourceVersion}${done.applied ? '' : ' (already held)'}, ${missing.length} of ${ids.length} chunks sent (${sent} bytes), ${manifestSent}`,
         );
       } finally {
         release();
@@ -176,4 +194,23 @@ export function replicateJobHandler(r: ReplicateJobDeps): JobHandler {
       throw err;
     }
   };
+}
+
+/** `next` as a delta against the manifest of SourceVersion `heldVersion`, if the child holds one this site still has. */
+async function manifestDeltaTo(
+  d: DistributionDeps,
+  packageId: string,
+  heldVersion: number,
+  next: Manifest,
+): Promise<Buffer | undefined> {
+  if (heldVersion <= 0) return undefined;
+  const held = await d.packages.findVersion(packageId, heldVersion);
+  if (!held) return undefined;
+  try {
+    const base = await d.library.manifests.getManifest(held.manifestId);
+    return encodeManifestDelta(base, held.manifestId, next);
+  } catch (e) {
+    if (isSitecastError(e, 'NOT_FOUND')) return undefined; // collected since
+    throw e;
+  }
 }

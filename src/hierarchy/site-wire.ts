@@ -61,16 +61,23 @@ export const missingRequest = z.object({ packageId, ids: z.array(chunkId).max(20
 export const missingResponse = z.object({ missing: z.array(chunkId) });
 export const batchResponse = z.object({ stored: uint });
 
-export const activateRequest = z.object({
-  manifestId: chunkId,
-  /** The manifest's canonical bytes, base64. */
-  manifest: z.string().min(1),
-  totalBytes: uint,
-  fileCount: uint,
-  chunkCount: uint,
-  /** Bytes the parent sent for this version (for message 4400). */
-  bytesSent: uint,
-});
+export const activateRequest = z
+  .object({
+    manifestId: chunkId,
+    /** The manifest's canonical bytes, base64. */
+    manifest: z.string().min(1).optional(),
+    /** Or: the manifest as a delta against one the child holds (content/manifest-delta.ts), base64. */
+    manifestDelta: z.string().min(1).optional(),
+    totalBytes: uint,
+    fileCount: uint,
+    chunkCount: uint,
+    /** Bytes the parent sent for this version (for message 4400). */
+    bytesSent: uint,
+  })
+  .refine((b) => (b.manifest === undefined) !== (b.manifestDelta === undefined), {
+    message: 'exactly one of manifest and manifestDelta is required',
+    path: ['manifest'],
+  });
 export const activateResponse = z.object({ sourceVersion: uint, applied: z.boolean() });
 
 export const dpStatusRow = z.object({

@@ -25,6 +25,7 @@ import type { AgentStatsCounter } from './agent-stats.js';
 import type { AgentStoreView } from './agent-store-view.js';
 import type { PackagePulls } from './package-pulls.js';
 import { LongOperations } from './long-operations.js';
+import { manifestOf } from './manifest-input.js';
 import { bodyOf, connectionSignal, jsonBodyOf, parsed } from './request-input.js';
 
 /** Missing-chunk queries: ids of a ~100 GiB package fit; the HTTP adapter pages far below this. */
@@ -166,7 +167,7 @@ export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
   app.put('/packages/:pkg/versions/:v', { bodyLimit: MANIFEST_BODY_LIMIT }, async (request, reply) => {
     const { pkg, v: version } = parsed(versionParams, request.params, 'path');
     const q = parsed(activateQuery, request.query, 'query');
-    const manifest = bodyOf(request, 'application/octet-stream');
+    const manifest = manifestOf(request, store, pkg, q.manifestId);
     const fingerprint = [pkg, version, q.manifestId, q.seedFromExisting, q.rebuild].join('|');
     return longOperation(reply, 'activate', pkg, fingerprint, q.op, async (signal) => {
       const before = await store.packageState(pkg);

@@ -1,12 +1,13 @@
 /** Reading route input: each problem is INVALID_PARAMETER naming the field, never a crash. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { MANIFEST_DELTA_MEDIA_TYPE } from '../../content/index.js';
 import { SitecastError } from '../../kernel/index.js';
 
 /** The raw body, required to be of `type`. */
 export function bodyOf(
   request: FastifyRequest,
-  type: 'application/json' | 'application/octet-stream',
+  type: 'application/json' | 'application/octet-stream' | typeof MANIFEST_DELTA_MEDIA_TYPE,
 ): Buffer {
   const given = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (given !== type) {

@@ -6,6 +6,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
+import type { MANIFEST_DELTA_MEDIA_TYPE } from '../../content/index.js';
 import { ErrorCatalog, SitecastError, systemClock, type Clock, type ErrorCode } from '../../kernel/index.js';
 import { signRequest } from '../auth/index.js';
 import { wireError } from './dp-wire.js';
@@ -26,7 +27,7 @@ export interface DpRequest {
   /** Path under the base URL, with its query, e.g. `/dp/v1/chunks/batch?packageId=PS100001`. */
   readonly path: string;
   readonly body?: Buffer;
-  readonly contentType?: 'application/json' | 'application/octet-stream';
+  readonly contentType?: 'application/json' | 'application/octet-stream' | typeof MANIFEST_DELTA_MEDIA_TYPE;
   readonly signal?: AbortSignal | undefined;
   /** What the call does, for messages: `putChunks PS100001`. */
   readonly context: string;
