@@ -9,6 +9,9 @@
  * that chain (they coincide from there on, usually within one or two chunks). If they have not met after
  * an eighth of a segment (long zero runs can keep two chains apart forever), the rest of the segment is
  * resubmitted to a worker starting at t, whose chain is then the true one.
+ *
+ * Forced cuts (segment-plan.ts) end one chain and start the next, as if each region were a file: segments
+ * then never span a cut, and a chain's data ends at its region's end.
  */
 import { hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -16,6 +19,7 @@ import { SitecastError } from '../kernel/index.js';
 import { cutLength, type Chunker } from './fastcdc.js';
 import { cancelledError, fsError, readError } from './read-error.js';
 import { PENDING, type FileChunk, type SegmentStream } from './segment-stream.js';
+import { planSegments } from './segment-plan.js';
 
 export interface SegmentRunner {
   readonly chunker: Chunker;
@@ -40,6 +44,8 @@ export async function* chunkFileInSegments(
   path: string,
   size: number,
   signal: AbortSignal | undefined,
+  /** Forced cuts (ascending, inside (0, size)): chains restart at each, as if each region were a file. */
+  cuts: readonly number[] = [],
 ): AsyncGenerator<FileChunk> {
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new SitecastError('INVALID_PARAMETER', `file size of ${path} must be a non-negative integer`, {
@@ -50,7 +56,8 @@ export async function* chunkFileInSegments(
   if (signal?.aborted) throw cancelledError(path);
   if (size === 0) return;
   const segBytes = runner.segmentBytes;
-  const segments = Math.ceil(size / segBytes);
+  const plan = planSegments(size, segBytes, cuts);
+  const segments = plan.length;
   const streams = new Map<number, SegmentStream>();
   let submitted = 0;
   const onAbort = (): void => {
@@ -64,11 +71,11 @@ export async function* chunkFileInSegments(
     let t = 0;
     for (let i = 0; i < segments; i++) {
       for (; submitted < segments && submitted <= i + runner.lookahead; submitted++) {
-        const s = submitted * segBytes;
-        streams.set(submitted, runner.submit(path, s, Math.min(size, s + segBytes), size, false));
+        const p = plan[submitted]!;
+        streams.set(submitted, runner.submit(path, p.start, p.end, p.dataEnd, false));
       }
       let stream = streams.get(i)!;
-      const segEnd = Math.min(size, (i + 1) * segBytes);
+      const { end: segEnd, dataEnd } = plan[i]!;
       let readerBytes = 0;
       while (t < segEnd) {
         let c = stream.poll();
@@ -80,7 +87,7 @@ export async function* chunkFileInSegments(
         const target = c === undefined ? segEnd : c.offset;
         while (t < target && readerBytes < readerLimit) {
           if (signal?.aborted) throw cancelledError(path);
-          const own = await reader.chunkAt(t);
+          const own = await reader.chunkAt(t, dataEnd);
           readerBytes += own.size;
           runner.stats.readerChunks++;
           runner.stats.readerBytes += own.size;
@@ -90,7 +97,7 @@ export async function* chunkFileInSegments(
         if (t < target) {
           stream.close();
           runner.stats.resubmits++;
-          stream = runner.submit(path, t, segEnd, size, true);
+          stream = runner.submit(path, t, segEnd, dataEnd, true);
           streams.set(i, stream);
           readerBytes = 0;
           if (signal?.aborted) stream.fail(cancelledError(path));
@@ -125,10 +132,11 @@ class ReaderChunker {
     readonly chunker: Chunker,
   ) {}
 
-  async chunkAt(offset: number): Promise<FileChunk> {
+  /** The chunk at `offset` of a chain whose data ends at `dataEnd` (the file's end or a forced cut). */
+  async chunkAt(offset: number, dataEnd: number = this.size): Promise<FileChunk> {
     try {
       this.#fh ??= await open(this.path, 'r');
-      const need = Math.min(this.chunker.maxSize, this.size - offset);
+      const need = Math.min(this.chunker.maxSize, dataEnd - offset);
       const buf = new Uint8Array(need);
       let got = 0;
       while (got < need) {

@@ -1,12 +1,17 @@
 /** Messages between the chunker pool (main thread) and its chunk workers. */
 import type { ChunkingParams } from './fastcdc.js';
+import type { BlockMemory } from './gear-wasm.js';
 
 export interface WorkerConfig {
   readonly chunking: ChunkingParams;
   /** Bytes read per block; a batch of chunks goes back to the main thread after each block. */
   readonly blockBytes: number;
-  /** Reusable block buffers of blockBytes + maxSize bytes, shared with the main thread. */
-  readonly blocks: readonly SharedArrayBuffer[];
+  /**
+   * Reusable blocks of blockBytes + maxSize bytes, shared with the main thread: each a shared
+   * WebAssembly.Memory (see gear-wasm.ts) so the worker cuts chunks in it without a copy, or a plain
+   * SharedArrayBuffer where no such memory could be had.
+   */
+  readonly blocks: readonly (BlockMemory | SharedArrayBuffer)[];
 }
 
 /**

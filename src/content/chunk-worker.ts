@@ -13,6 +13,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Big
 import { hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createChunker, cutLength } from './fastcdc.js';
+import { blockBuffer, blockCutter } from './gear-wasm.js';
 import type {
   ChunkBatch,
   FileDigest,
@@ -31,6 +32,8 @@ const chunker = createChunker(config.chunking);
 const port = parentPort!;
 
 const capacity = config.blockBytes + chunker.maxSize;
+const blocks = config.blocks.map(blockBuffer);
+const cutters = config.blocks.map((b) => blockCutter(b, chunker));
 const freeBlocks: number[] = config.blocks.map((_, i) => i);
 const queue: (SegmentTask | FilesTask)[] = [];
 const cancelled = new Set<number>();
@@ -92,7 +95,13 @@ function yieldToEvents(): Promise<void> {
 function allocate(length: number): Buf {
   const block = freeBlocks.pop();
   if (block === undefined) return { bytes: new Uint8Array(length), block: -1 };
-  return { bytes: new Uint8Array(config.blocks[block]!, 0, length), block };
+  return { bytes: new Uint8Array(blocks[block]!, 0, length), block };
+}
+
+/** cutLength over buf.bytes[start, end): in WebAssembly for a shared block, else in JS. */
+function cut(buf: Buf, start: number, end: number): number {
+  const cutter = buf.block >= 0 ? cutters[buf.block] : undefined;
+  return cutter ? cutter.cutLength(start, end) : cutLength(buf.bytes, start, end, chunker);
 }
 
 async function runTask(task: SegmentTask): Promise<void> {
@@ -130,7 +139,7 @@ async function runTask(task: SegmentTask): Promise<void> {
         if (cancelled.has(taskId)) return;
         continue;
       }
-      const len = cutLength(buf.bytes, rel, rel + need, chunker);
+      const len = cut(buf, rel, rel + need);
       starts.push(rel);
       sizes.push(len);
       ids.push(hash('sha256', buf.bytes.subarray(rel, rel + len), 'hex'));
@@ -217,7 +226,7 @@ function runFilesTask(task: FilesTask): void {
       buf = allocate(Math.min(capacity, Math.max(size, remaining)));
       used = 0;
     }
-    return { bytes: buf.bytes, offset: used };
+    return { buf, offset: used };
   };
   try {
     for (const [index, path] of task.paths.entries()) {
@@ -257,8 +266,8 @@ function readWholeFile(
       if (!before.isFile()) return problem('NOT_FILE', 'not a regular file');
       const size = Number(before.size);
       if (size > capacity) return problem('TOO_LARGE', `${size} bytes`);
-      const { bytes, offset } = size > 0 ? room(size) : { bytes: new Uint8Array(0), offset: 0 };
-      if (!readFully(fd, bytes, offset, size)) continue;
+      const { buf, offset } = size > 0 ? room(size) : EMPTY_ROOM;
+      if (!readFully(fd, buf.bytes, offset, size)) continue;
       const after = fstatSync(fd, { bigint: true });
       let byPath: BigIntStats;
       try {
@@ -271,9 +280,9 @@ function readWholeFile(
       const ids: string[] = [];
       for (let pos = 0; pos < size;) {
         const at = offset + pos;
-        const len = cutLength(bytes, at, at + Math.min(chunker.maxSize, size - pos), chunker);
+        const len = cut(buf, at, at + Math.min(chunker.maxSize, size - pos));
         sizes.push(len);
-        ids.push(hash('sha256', bytes.subarray(at, at + len), 'hex'));
+        ids.push(hash('sha256', buf.bytes.subarray(at, at + len), 'hex'));
         pos += len;
       }
       return {
@@ -295,9 +304,11 @@ function readWholeFile(
 }
 
 interface Room {
-  readonly bytes: Uint8Array;
+  readonly buf: Buf;
   readonly offset: number;
 }
+
+const EMPTY_ROOM: Room = { buf: { bytes: new Uint8Array(0), block: -1 }, offset: 0 };
 
 /** Reads `size` bytes from the file's start into bytes[offset..]; false when the file ended sooner. */
 function readFully(fd: number, bytes: Uint8Array, offset: number, size: number): boolean {

@@ -12,6 +12,7 @@ import { SitecastError } from '../kernel/index.js';
 import { chunkFileInSegments, type SegmentRunner, type StitchStats } from './chunk-file.js';
 import type { FilesTask, FromWorker, SegmentTask, ToWorker, WorkerConfig } from './chunk-protocol.js';
 import { createChunker, DEFAULT_CHUNKING, type Chunker, type ChunkingParams } from './fastcdc.js';
+import { blockBuffer, createBlockMemory } from './gear-wasm.js';
 import { FilesStream, type WholeFile, type WholeFileProblem } from './files-stream.js';
 import { cancelledError, readError } from './read-error.js';
 import { PENDING, SegmentStream, type ChunkRun, type FileChunk } from './segment-stream.js';
@@ -130,10 +131,15 @@ export class ChunkerPool implements SegmentRunner {
    * SHA-256 id and its bytes. Boundaries are exactly those of sequential FastCDC over the whole file.
    * A chunk's `bytes` are valid until the next chunk is requested (their buffer is then reused): copy them
    * to keep them. Fails with SOURCE_CHANGING when the file gets shorter while read, CANCELLED on abort.
+   * `cuts`: forced boundaries (ascending, inside the file), each starting a fresh chain (wim-boundaries.ts).
    */
-  chunkFile(path: string, size: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<FileChunk> {
+  chunkFile(
+    path: string,
+    size: number,
+    options: { signal?: AbortSignal; cuts?: readonly number[] } = {},
+  ): AsyncGenerator<FileChunk> {
     if (this.#closed) throw new SitecastError('CANCELLED', 'the chunker pool is closed');
-    return chunkFileInSegments(this, path, size, options.signal);
+    return chunkFileInSegments(this, path, size, options.signal, options.cuts);
   }
 
   /** Threads currently running (0 after close()). */
@@ -277,13 +283,11 @@ export class ChunkerPool implements SegmentRunner {
   }
 
   #spawn(): Slot {
-    const blocks = Array.from(
-      { length: this.#blocksPerWorker },
-      () => new SharedArrayBuffer(this.#blockSize),
-    );
+    const memories = Array.from({ length: this.#blocksPerWorker }, () => createBlockMemory(this.#blockSize));
+    const blocks = memories.map(blockBuffer);
     const worker = new Worker(this.#launch.script, {
       eval: this.#launch.eval,
-      workerData: { ...this.#config, blocks } satisfies WorkerConfig,
+      workerData: { ...this.#config, blocks: memories } satisfies WorkerConfig,
       stdout: false,
       stderr: false,
     });

@@ -15,6 +15,8 @@ export interface ContentLibraryOptions {
   /** Chunking worker threads (default 2). */
   readonly threads?: number;
   readonly warn?: (line: string) => void;
+  /** Cut `.wim` sources at their resource boundaries before FastCDC (default true; see wim-boundaries.ts). */
+  readonly wimAwareChunking?: boolean;
 }
 
 export class ContentLibrary {
@@ -23,6 +25,7 @@ export class ContentLibrary {
     readonly chunks: PackStore,
     readonly manifests: FsManifestStore,
     private readonly pool: ChunkerPool,
+    private readonly wimAwareChunking: boolean,
   ) {
     this.statCache = new StatCacheStore(join(root, 'stat-cache'));
   }
@@ -34,7 +37,7 @@ export class ContentLibrary {
     const chunks = await PackStore.open(root, options.warn ? { warn: options.warn } : {});
     const manifests = await FsManifestStore.open(root);
     const pool = new ChunkerPool(options.threads !== undefined ? { threads: options.threads } : {});
-    return new ContentLibrary(root, chunks, manifests, pool);
+    return new ContentLibrary(root, chunks, manifests, pool, options.wimAwareChunking ?? true);
   }
 
   /**
@@ -44,7 +47,11 @@ export class ContentLibrary {
   async snapshot(sourcePath: string, options: SnapshotOptions): Promise<SnapshotResult> {
     const sink = this.chunks.beginIngest();
     try {
-      const snap = await snapshotSource(sourcePath, sink, { ...options, pool: this.pool });
+      const snap = await snapshotSource(sourcePath, sink, {
+        ...options,
+        pool: this.pool,
+        wimAwareChunking: this.wimAwareChunking,
+      });
       const manifestId = await this.manifests.putManifest(snap.manifest);
       return { ...snap, manifestId };
     } finally {

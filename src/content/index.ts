@@ -1,5 +1,11 @@
 export type * from './types.js';
 export { encodeManifest, decodeManifest, manifestIdOf, manifestStats, sha256Hex } from './manifest.js';
+export {
+  applyManifestDelta,
+  encodeManifestDelta,
+  manifestDeltaBaseId,
+  MANIFEST_DELTA_MEDIA_TYPE,
+} from './manifest-delta.js';
 export { assertSafePath, assertNoCaseCollisions, unsafePathReason } from './safe-path.js';
 export { ContentLibrary, type ContentLibraryOptions } from './content-library.js';
 export { PackStore, type PackStoreOptions, type PackStoreStats, type ChunkToPut } from './pack-store.js';

@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SitecastError } from '../kernel/index.js';
 import { AsyncMutex } from './async-mutex.js';
+import { AlignedBufferPool } from './direct-io.js';
 import { isErrno, storeIoError } from './durable-file.js';
 import { FdCache } from './fd-cache.js';
 import { PackIngestSession } from './ingest-session.js';
@@ -31,7 +32,10 @@ import type { ChunkId, ChunkStore, IngestSink } from './types.js';
 export interface PackStoreOptions {
   /** An ingest pack is sealed and a new one started at this size. Default 256 MiB. */
   readonly packBytes?: number;
-  /** Staging buffer per open pack (two are used, one filling while the other is written). Default 8 MiB. */
+  /**
+   * Staging buffer per open pack (two are used, one filling while the other is written), rounded up to a
+   * multiple of 4 KiB (direct writes). Default 8 MiB.
+   */
   readonly writeBufferBytes?: number;
   /** Pack read handles kept open. Default 64. */
   readonly maxOpenFiles?: number;
@@ -72,7 +76,7 @@ export class PackStore implements ChunkStore {
   readonly #mutex = new AsyncMutex();
   readonly #sessions = new Set<PackIngestSession>();
   readonly #packBytes: number;
-  readonly #bufferBytes: number;
+  readonly #buffers: AlignedBufferPool;
   #nextSeq: number;
   #closed = false;
   #putChain: Promise<void> = Promise.resolve();
@@ -86,13 +90,13 @@ export class PackStore implements ChunkStore {
     this.#index = index;
     this.#nextSeq = report.nextSeq;
     this.#packBytes = options.packBytes ?? 256 * 1024 * 1024;
-    this.#bufferBytes = options.writeBufferBytes ?? 8 * 1024 * 1024;
+    this.#buffers = new AlignedBufferPool(options.writeBufferBytes ?? 8 * 1024 * 1024);
     this.#fds = new FdCache(options.maxOpenFiles ?? 64);
     this.#host = {
       index,
       fds: this.#fds,
       packBytes: this.#packBytes,
-      createWriter: () => PackWriter.create(this.#packsDir, this.#nextSeq++, this.#bufferBytes),
+      createWriter: () => PackWriter.create(this.#packsDir, this.#nextSeq++, this.#buffers),
       registerSealed: (sealed: SealedPack) => void index.addPack(sealed),
       sessionEnded: (session: PackIngestSession) => void this.#sessions.delete(session),
       readRecord: (rec: ChunkRecord) => this.#readRecord(rec),

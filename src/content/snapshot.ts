@@ -19,9 +19,12 @@ import { cancelledError, readError } from './read-error.js';
 import { walkSource, type SourceFile } from './source-walk.js';
 import type { ChunkId, ChunkRef, IngestSink, Manifest, ManifestFile, SnapshotOptions } from './types.js';
 import { sameFile } from './file-identity.js';
+import { wimCutsOrNone } from './wim-boundaries.js';
 
 export interface SnapshotSourceOptions extends SnapshotOptions {
   readonly pool: ChunkerPool;
+  /** Cut `.wim` files at their resource boundaries before FastCDC (wim-boundaries.ts); default true. */
+  readonly wimAwareChunking?: boolean;
 }
 
 export interface SourceSnapshot {
@@ -68,6 +71,7 @@ export async function snapshotSource(
   const stopLanes = (): void => lanes.abort();
   signal?.addEventListener('abort', stopLanes, { once: true });
   const ingest = new Ingest(sink);
+  const wimAware = options.wimAwareChunking ?? true;
   const results: ManifestFile[] = new Array<ManifestFile>(tree.files.length);
   const units = unitsOf(tree.files);
   let next = 0;
@@ -82,7 +86,7 @@ export async function snapshotSource(
           for (const [j, f] of done.entries()) {
             // Grown past a worker block since the walk: read by segments, after the group let go of its budget.
             results[u.first + j] =
-              f ?? (await snapshotFile(tree.root, files[j]!, pool, ingest, progress, lanes.signal));
+              f ?? (await snapshotFile(tree.root, files[j]!, pool, ingest, progress, lanes.signal, wimAware));
           }
         } else {
           results[u.first] = await snapshotFile(
@@ -92,6 +96,7 @@ export async function snapshotSource(
             ingest,
             progress,
             lanes.signal,
+            wimAware,
           );
         }
       } catch (e) {
@@ -234,6 +239,7 @@ async function snapshotFile(
   ingest: Ingest,
   progress: ProgressThrottle,
   signal: AbortSignal,
+  wimAware: boolean,
 ): Promise<ManifestFile> {
   let expected = file.size;
   for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt++) {
@@ -244,7 +250,8 @@ async function snapshotFile(
     expected = 0;
     const chunks: ChunkRef[] = [];
     try {
-      for await (const c of pool.chunkFile(file.absolutePath, size, { signal })) {
+      const cuts = wimAware ? await wimCutsOrNone(file.absolutePath, size) : [];
+      for await (const c of pool.chunkFile(file.absolutePath, size, { signal, cuts })) {
         chunks.push({ id: c.id, size: c.size });
         const adding = ingest.add(c.id, c.bytes);
         if (adding) await adding;
