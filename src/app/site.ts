@@ -18,6 +18,7 @@ import {
   DpRepository,
   DpSettingsService,
   DistributionScheduler,
+  DpHealthMonitor,
   gcJobHandler,
   JobKind,
   PackageDpRepository,
@@ -77,6 +78,12 @@ export interface SiteHandle {
     /** IANA zone of local-time schedules (default the server's). */
     timeZone?: string;
   }): DistributionScheduler;
+  /** Probes every DP's health every `settings.dpHealthIntervalMs` (`server` starts it; tests call checkAll). */
+  createHealthMonitor(options?: {
+    intervalMs?: number;
+    timeoutMs?: number;
+    log?: (line: string) => void;
+  }): DpHealthMonitor;
   close(): Promise<void>;
 }
 
@@ -209,6 +216,19 @@ export async function openSite(settings: Settings, options: OpenSiteOptions = {}
           {
             ...(o.pollMs !== undefined && { pollMs: o.pollMs }),
             ...(o.timeZone !== undefined && { timeZone: o.timeZone }),
+          },
+        ),
+      createHealthMonitor: (o = {}) =>
+        new DpHealthMonitor(
+          {
+            dps,
+            repo: dpRepository,
+            clock,
+            ...((o.log ?? options.log) && { log: o.log ?? options.log }),
+          },
+          {
+            intervalMs: o.intervalMs ?? settings.dpHealthIntervalMs,
+            ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
           },
         ),
       close: async () => {

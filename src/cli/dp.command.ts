@@ -15,13 +15,14 @@ import { SitecastError } from '../kernel/index.js';
 import type { CliContext } from './cli-context.js';
 import { addWaitOptions, finishQueued, intArg, type Act, type WaitFlags } from './command-kit.js';
 import { renderTable } from './table.js';
-import { timestamp } from './units.js';
+import { formatAgo, formatBytes, timestamp, truncate } from './units.js';
 
 interface ServeOptions {
   readonly dir: string;
   readonly port: number;
   readonly host: string;
   readonly secretFile?: string;
+  readonly contentTokenFile?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
 }
@@ -81,7 +82,33 @@ function dpInfo(dp: DistributionPoint, packages?: readonly string[]): Record<str
         SiteUrl: dp.config.siteUrl ?? null,
       }),
     ...(packages && { PackageCount: packages.length, Packages: packages }),
+    ...healthInfo(dp),
   };
+}
+
+/** The health monitor's view, named as SMS_DistributionPointInfo names it. */
+function healthInfo(dp: DistributionPoint): Record<string, unknown> {
+  const h = dp.health;
+  const iso = (ms: number | null | undefined): string | null =>
+    ms === null || ms === undefined ? null : new Date(ms).toISOString();
+  return {
+    HealthState: h?.state ?? 'unknown',
+    LastHealthError: h?.lastError ?? null,
+    LastContactTime: iso(h?.lastContactAt),
+    LastHealthCheckTime: iso(h?.checkedAt),
+    FreeBytes: h?.freeBytes ?? null,
+  };
+}
+
+/** Health, Last contact, Free, Last error: the `dp list` table's health columns. */
+function healthCells(dp: DistributionPoint, now: number): string[] {
+  const h = dp.health;
+  return [
+    h?.state ?? 'unknown',
+    formatAgo(h?.lastContactAt ?? null, now),
+    h?.freeBytes === null || h?.freeBytes === undefined ? '-' : formatBytes(h.freeBytes),
+    h?.lastError ? truncate(h.lastError, 60) : '',
+  ];
 }
 
 /** `dp add|list|remove` (the site's DPs) and `dp update` (Update-CMDistributionPoint = RefreshPkgSource). */
@@ -157,6 +184,10 @@ export function registerDpCommands(program: Command, act: Act): void {
       '--secret-file <file>',
       'the DP secret (default $SITECAST_DP_SECRET, else <folder>/.sitecast/agent-secret, created on first start)',
     )
+    .option(
+      '--content-token-file <file>',
+      'clients must send "Authorization: Bearer <token>" on /content, the token read from this file (default $SITECAST_CONTENT_TOKEN; unset: open)',
+    )
     .option('--tls-cert <pem>', 'serve HTTPS with this certificate (with --tls-key)')
     .option('--tls-key <pem>', 'private key of --tls-cert')
     .action(act(async (ctx, o: ServeOptions) => serveDp(ctx, o)));
@@ -181,6 +212,10 @@ export function registerDpCommands(program: Command, act: Act): void {
                     { header: 'NALPath' },
                     { header: 'Root / URL' },
                     { header: 'Packages', align: 'right' },
+                    { header: 'Health' },
+                    { header: 'Last contact' },
+                    { header: 'Free', align: 'right' },
+                    { header: 'Last error' },
                   ],
                   dps.map((dp, i) => [
                     dp.name,
@@ -188,6 +223,7 @@ export function registerDpCommands(program: Command, act: Act): void {
                     dp.nalPath,
                     dp.config.kind === 'local' ? dp.config.root : dp.config.url,
                     String(held[i]!.length),
+                    ...healthCells(dp, Date.now()),
                   ]),
                 ),
         );
@@ -362,9 +398,16 @@ async function serveDp(ctx: CliContext, o: ServeOptions): Promise<number> {
   const secret = await agentSecret(ctx, o, dir, out);
   const tls =
     o.tlsCert !== undefined && o.tlsKey !== undefined
-      ? { cert: await readPem(o.tlsCert, 'tls-cert'), key: await readPem(o.tlsKey, 'tls-key') }
+      ? { cert: await readOptionFile(o.tlsCert, 'tls-cert'), key: await readOptionFile(o.tlsKey, 'tls-key') }
       : undefined;
-  const agent = await createDpAgent({ dir, secret, logger: out, ...(tls && { tls }) });
+  const contentToken = await readContentToken(ctx, o);
+  const agent = await createDpAgent({
+    dir,
+    secret,
+    logger: out,
+    ...(tls && { tls }),
+    ...(contentToken !== undefined && { contentToken }),
+  });
   try {
     const health = await agent.store.health();
     if (!health.online) {
@@ -384,6 +427,11 @@ async function serveDp(ctx: CliContext, o: ServeOptions): Promise<number> {
     );
     if (o.host === '127.0.0.1' || o.host === 'localhost')
       out('only this host can connect: --host 0.0.0.0 accepts the site');
+    out(
+      contentToken === undefined
+        ? 'client content under /content is open to anyone who can connect'
+        : 'client content under /content needs "Authorization: Bearer <content token>"',
+    );
     out('SIGINT or SIGTERM stops it');
     await untilAborted(ctx.io.shutdown);
     out('stopping');
@@ -394,7 +442,23 @@ async function serveDp(ctx: CliContext, o: ServeOptions): Promise<number> {
   }
 }
 
-async function readPem(path: string, field: string): Promise<Buffer> {
+/** The /content bearer token: --content-token-file (trimmed), else $SITECAST_CONTENT_TOKEN, else none. */
+async function readContentToken(ctx: CliContext, o: ServeOptions): Promise<string | undefined> {
+  if (o.contentTokenFile === undefined) {
+    const fromEnv = ctx.io.env.SITECAST_CONTENT_TOKEN;
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  }
+  const token = (await readOptionFile(o.contentTokenFile, 'content-token-file')).toString('utf8').trim();
+  if (token === '') {
+    throw new SitecastError('INVALID_PARAMETER', `--content-token-file ${o.contentTokenFile} is empty`, {
+      field: 'content-token-file',
+      path: o.contentTokenFile,
+    });
+  }
+  return token;
+}
+
+async function readOptionFile(path: string, field: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (e) {

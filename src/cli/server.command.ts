@@ -88,11 +88,15 @@ async function runServer(ctx: CliContext, o: ServerOptions): Promise<number> {
       `site role ${o.role}${o.parent ? `, child of ${o.parent}` : ''}${joinSecret ? '; child sites may join with the join secret' : ''}`,
     );
     const scheduler = site.createScheduler({ log: out });
+    const health = site.createHealthMonitor({ log: out });
     worker.start();
     scheduler.start();
+    health.start();
     out('scheduler running: refresh schedules and content validation schedules are looked at every 30 s');
+    out(`DP health monitor running: every DP is probed every ${health.intervalMs / 1000} s`);
     await untilAborted(ctx.io.shutdown);
     out('stopping: running jobs go back to the queue');
+    await health.stop();
     await scheduler.stop();
     await hierarchy.stop();
     await api.close();

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { renderTable } from './table.js';
-import { formatBytes, formatEta, formatPercent, formatRate, formatTime } from './units.js';
+import {
+  formatAgo,
+  formatBytes,
+  formatEta,
+  formatPercent,
+  formatRate,
+  formatTime,
+  truncate,
+} from './units.js';
 
 describe('units', () => {
   it('prints sizes in binary units with three significant digits', () => {
@@ -23,6 +31,18 @@ describe('units', () => {
     expect(formatPercent(1, 3)).toBe('33%');
     expect(formatPercent(5, 0)).toBe('-');
     expect(formatTime('2026-11-26T02:58:44.123Z')).toBe('2026-11-26 02:58:44');
+  });
+
+  it('prints how long ago something happened, and cuts long cells', () => {
+    const now = Date.UTC(2026, 10, 26, 12);
+    expect(formatAgo(null, now)).toBe('never');
+    expect(formatAgo(now + 500, now)).toBe('just now');
+    expect(formatAgo(now - 12_400, now)).toBe('12 s ago');
+    expect(formatAgo(now - 5 * 60_000, now)).toBe('5 min ago');
+    expect(formatAgo(now - 3 * 3_600_000, now)).toBe('3 h ago');
+    expect(formatAgo(now - 3 * 86_400_000, now)).toBe('3 d ago');
+    expect(truncate('short', 10)).toBe('short');
+    expect(truncate('a rather long error message', 10)).toBe('a rather …');
   });
 });
 

@@ -47,6 +47,22 @@ export function formatTime(iso: string | number | null): string {
   return d.toISOString().replace('T', ' ').slice(0, 19);
 }
 
+/** `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`; `never` for null; `just now` for a time not yet passed. */
+export function formatAgo(at: number | null, now = Date.now()): string {
+  if (at === null) return 'never';
+  const s = Math.floor((now - at) / 1000);
+  if (s < 1) return 'just now';
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.floor(s / 60)} min ago`;
+  if (s < 2 * 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+/** `text` cut to `max` characters with an ellipsis, for table cells. */
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /** The prefix of log lines people follow: `2026-11-26T02:58:44.123Z`. */
 export function timestamp(now = Date.now()): string {
   return new Date(now).toISOString();

@@ -25,3 +25,18 @@ describe('settings: job lease', () => {
     expect(isSitecastError(word, 'INVALID_PARAMETER') && word.message).toMatch(/SITECAST_LEASE_MS/);
   });
 });
+
+describe('settings: DP health interval', () => {
+  it('defaults to 60 s, takes SITECAST_DP_HEALTH_INTERVAL_MS, and refuses under 1 s naming the setting', () => {
+    expect(loadSettings({ home: '/tmp/h' }, {}).dpHealthIntervalMs).toBe(60_000);
+    expect(
+      loadSettings({ home: '/tmp/h' }, { SITECAST_DP_HEALTH_INTERVAL_MS: '15000' }).dpHealthIntervalMs,
+    ).toBe(15_000);
+    const short = errorOf({ SITECAST_DP_HEALTH_INTERVAL_MS: '500' });
+    expect(isSitecastError(short, 'INVALID_PARAMETER') && short.message).toMatch(/dpHealthIntervalMs/);
+    const word = errorOf({ SITECAST_DP_HEALTH_INTERVAL_MS: '1m' });
+    expect(isSitecastError(word, 'INVALID_PARAMETER') && word.message).toMatch(
+      /SITECAST_DP_HEALTH_INTERVAL_MS/,
+    );
+  });
+});

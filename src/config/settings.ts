@@ -26,6 +26,8 @@ const settingsSchema = z.object({
    * heartbeat every third of it, and reap expired leases this often).
    */
   leaseMs: z.number().int().min(1000).max(3_600_000),
+  /** How often `server` probes every DP's health (online / degraded / offline), in ms. */
+  dpHealthIntervalMs: z.number().int().min(1000).max(86_400_000),
 });
 
 export type Settings = Readonly<z.infer<typeof settingsSchema>>;
@@ -39,6 +41,7 @@ export interface SettingsOverrides {
   readonly sendsPerChildSite?: number;
   readonly chunkerThreads?: number;
   readonly leaseMs?: number;
+  readonly dpHealthIntervalMs?: number;
 }
 
 function intFrom(value: string | undefined, name: string): number | undefined {
@@ -73,6 +76,10 @@ export function loadSettings(
     chunkerThreads:
       overrides.chunkerThreads ?? intFrom(env.SITECAST_CHUNKER_THREADS, 'SITECAST_CHUNKER_THREADS') ?? 2,
     leaseMs: overrides.leaseMs ?? intFrom(env.SITECAST_LEASE_MS, 'SITECAST_LEASE_MS') ?? 60_000,
+    dpHealthIntervalMs:
+      overrides.dpHealthIntervalMs ??
+      intFrom(env.SITECAST_DP_HEALTH_INTERVAL_MS, 'SITECAST_DP_HEALTH_INTERVAL_MS') ??
+      60_000,
   };
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) {

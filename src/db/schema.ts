@@ -113,6 +113,18 @@ export interface DistributionPointTable {
   validation_repair: Generated<number>;
   /** When the scheduler last looked at the validation schedule. */
   validation_checked_at: number | null;
+  /** 'online' | 'degraded' | 'offline' as the health monitor last saw it; null = never checked. */
+  health_state: string | null;
+  /** Why the DP was last degraded or offline (kept after it recovers). */
+  health_error: string | null;
+  /** When the DP last answered (a health probe or a transfer). */
+  health_contact_at: number | null;
+  /** When the health monitor last probed it. */
+  health_checked_at: number | null;
+  /** Free bytes on the DP's volume at its last answer. */
+  health_free_bytes: number | null;
+  /** The error of the last transfer to the DP; null when it succeeded. */
+  transfer_error: string | null;
 }
 
 /** One package targeted to one DP (SMS_DistributionPoint + SMS_PackageStatusDistPointsSummarizer). */

@@ -222,6 +222,11 @@ export class DpRegistry {
     this.#adapters.delete(dp.dpId);
   }
 
+  /** How a transfer to the DP ended (null: it succeeded), for its health (DpHealthMonitor). */
+  recordTransfer(dpId: number, error: string | null): Promise<void> {
+    return this.dps.recordTransfer(dpId, error, this.clock.now());
+  }
+
   adapter(dp: DistributionPoint): Promise<DpAdapter> {
     let a = this.#adapters.get(dp.dpId);
     if (!a) {

@@ -29,6 +29,54 @@ export interface DistributionPoint {
   readonly bandwidth?: DpBandwidth;
   /** Content validation schedule; absent on a draft = none. */
   readonly validation?: DpValidation;
+  /** What the health monitor last saw; absent on a draft = never checked. */
+  readonly health?: DpHealthRecord;
+}
+
+/** `unknown` until the health monitor first probes the DP. */
+export type DpHealthState = 'unknown' | 'online' | 'degraded' | 'offline';
+
+export interface DpHealthRecord {
+  readonly state: DpHealthState;
+  /** Why it was last degraded or offline; kept after it recovers (the last error, not the current one). */
+  readonly lastError: string | null;
+  /** When the DP last answered: a successful probe or transfer. */
+  readonly lastContactAt: number | null;
+  /** When the monitor last probed it. */
+  readonly checkedAt: number | null;
+  /** Free bytes on its volume at the last successful probe. */
+  readonly freeBytes: number | null;
+  /** The error of its last transfer; null when that transfer succeeded (or there was none). */
+  readonly transferError: string | null;
+}
+
+/** One probe's outcome as the monitor records it. */
+export interface DpHealthCheck {
+  readonly state: Exclude<DpHealthState, 'unknown'>;
+  /** Set when degraded or offline; the previous error is kept otherwise. */
+  readonly error?: string;
+  /** Set when the DP answered. */
+  readonly freeBytes?: number;
+  readonly reachable: boolean;
+  readonly at: number;
+}
+
+const healthStates: readonly string[] = ['online', 'degraded', 'offline'];
+// PostgreSQL bigints are parsed to numbers by the connection; Number() keeps any other driver honest.
+const numOrNull = (v: number | null): number | null => (v === null ? null : Number(v));
+
+function toHealth(r: Selectable<DistributionPointTable>): DpHealthRecord {
+  return {
+    state:
+      r.health_state !== null && healthStates.includes(r.health_state)
+        ? (r.health_state as DpHealthState)
+        : 'unknown',
+    lastError: r.health_error,
+    lastContactAt: numOrNull(r.health_contact_at),
+    checkedAt: numOrNull(r.health_checked_at),
+    freeBytes: numOrNull(r.health_free_bytes),
+    transferError: r.transfer_error,
+  };
 }
 
 export interface DpValidation {
@@ -125,6 +173,7 @@ function toDp(r: Selectable<DistributionPointTable>): DistributionPoint {
       repair: r.validation_repair !== 0,
       checkedAt: r.validation_checked_at === null ? null : Number(r.validation_checked_at),
     },
+    health: toHealth(r),
   };
 }
 
@@ -231,6 +280,33 @@ export class DpRepository {
     await this.db
       .updateTable('distribution_point')
       .set({ maintenance_mode: on ? 1 : 0 })
+      .where('dp_id', '=', dpId)
+      .execute();
+  }
+
+  /** Records a health probe: last contact and free space only when it answered, the error only when there is one. */
+  async recordHealth(dpId: number, check: DpHealthCheck): Promise<void> {
+    await this.db
+      .updateTable('distribution_point')
+      .set({
+        health_state: check.state,
+        health_checked_at: check.at,
+        ...(check.error !== undefined && { health_error: check.error }),
+        ...(check.reachable && { health_contact_at: check.at }),
+        ...(check.freeBytes !== undefined && { health_free_bytes: check.freeBytes }),
+      })
+      .where('dp_id', '=', dpId)
+      .execute();
+  }
+
+  /**
+   * Records how a transfer to the DP ended: `error` null when it succeeded, which also counts as contact.
+   * The health monitor reads it on its next probe (a DP that answers but fails transfers is degraded).
+   */
+  async recordTransfer(dpId: number, error: string | null, at: number): Promise<void> {
+    await this.db
+      .updateTable('distribution_point')
+      .set({ transfer_error: error, ...(error === null && { health_contact_at: at }) })
       .where('dp_id', '=', dpId)
       .execute();
   }

@@ -23,6 +23,9 @@ export {
   type DistributionPoint,
   type DpBandwidth,
   type DpConfig,
+  type DpHealthCheck,
+  type DpHealthRecord,
+  type DpHealthState,
 } from './dp.repository.js';
 export { PackageDpRepository, type PackageDp } from './package-dp.repository.js';
 export { StatusMessageRepository, type StatusMessage } from './status-message.repository.js';
@@ -31,6 +34,18 @@ export type { ContentLibraryPort } from './content-library.js';
 export { JobKind, jobKey, type DistributionDeps, type RemoteStatusPort, type TransferMode } from './deps.js';
 export { refreshJobHandler } from './refresh.job.js';
 export { DistributionScheduler, type DistributionSchedulerOptions } from './scheduler.js';
+export {
+  DpHealthMonitor,
+  type DpHealthMonitorDeps,
+  type DpHealthMonitorOptions,
+  type DpHealthResult,
+} from './dp-health-monitor.js';
+export {
+  classifyHealth,
+  defaultHealthThresholds,
+  type DpHealthThresholds,
+  type DpProbe,
+} from './dp-health.js';
 export { transferJobHandler } from './transfer.job.js';
 export { verifyJobHandler, removeJobHandler, gcJobHandler } from './maintenance.jobs.js';
 export { rollOutVersion, type VersionRollout } from './version-rollout.js';

@@ -1,5 +1,5 @@
-import { decodeManifest, manifestStats, type ChunkId } from '../content/index.js';
-import type { DpAdapter, DpChunk } from '../dp/index.js';
+import { decodeManifest, manifestStats, type ChunkId, type Manifest } from '../content/index.js';
+import type { DpAdapter, DpChunk, DpPackageState } from '../dp/index.js';
 import { formatRateLimit, TransferPacer, type RateLimit } from '../bandwidth/index.js';
 import type { Job, JobHandler } from '../jobs/index.js';
 import { systemTimeZone } from '../schedule/index.js';
@@ -109,6 +109,7 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
             : repair
               ? []
               : await adapter.missingChunks(packageId, ids, ctx.signal);
+        const base = await manifestDeltaBase(d, adapter, current, version.manifestId);
         const progress = new ProgressReporter(d, packageId, dp, sumSizes(missing, uniqueChunks));
         await progress.flush();
         for (let round = 1; ; round++) {
@@ -122,6 +123,7 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
             await adapter.activate(packageId, version.sourceVersion, version.manifestId, manifestBytes, {
               seedFromExisting: mode !== 'redistribute',
               rebuild: repair,
+              ...(base ? { base } : {}),
               signal: ctx.signal,
             });
             break;
@@ -181,6 +183,7 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
       d.log?.(
         `transfer ${packageId} → ${dp.name}: SourceVersion ${version.sourceVersion} installed, ${sent} bytes sent of ${version.totalBytes}`,
       );
+      await recordForHealth(d, dp, null);
     } catch (e) {
       if (e instanceof JobDeferred) throw e;
       const err = toSitecastError(e, `distribution of ${packageId} to ${dp.name}`);
@@ -221,9 +224,44 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
           trx,
         );
       });
+      await recordForHealth(d, dp, `${err.hex} ${err.message}`);
       throw err;
     }
   };
+}
+
+/** The DP's health shows how its last transfer went; failing to note it must not change the transfer's outcome. */
+async function recordForHealth(
+  d: DistributionDeps,
+  dp: DistributionPoint,
+  error: string | null,
+): Promise<void> {
+  try {
+    await d.dps.recordTransfer(dp.dpId, error);
+  } catch (e) {
+    d.log?.(`health of ${dp.name}: could not record the last transfer: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The site's copy of the manifest a remote DP presents, so the new manifest travels as a delta against it;
+ * undefined (the whole manifest is sent) for a local DP, a DP without the package, or a base the site has
+ * collected since.
+ */
+async function manifestDeltaBase(
+  d: DistributionDeps,
+  adapter: DpAdapter,
+  current: DpPackageState | null,
+  nextManifestId: string,
+): Promise<{ manifestId: string; manifest: Manifest } | undefined> {
+  if (adapter.kind === 'local' || !current || current.manifestId === nextManifestId) return undefined;
+  try {
+    const manifest = await d.library.manifests.getManifest(current.manifestId);
+    return { manifestId: current.manifestId, manifest };
+  } catch (e) {
+    if (isSitecastError(e, 'NOT_FOUND')) return undefined;
+    throw e;
+  }
 }
 
 function sumSizes(ids: readonly ChunkId[], sizes: ReadonlyMap<ChunkId, number>): number {

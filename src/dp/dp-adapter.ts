@@ -7,7 +7,7 @@
  * those (each verified on arrival), then `activate` (the DP assembles and verifies the whole version, then
  * switches atomically; MISSING_CHUNKS with `details.missing` if something is still lacking).
  */
-import type { ChunkId } from '../content/index.js';
+import type { ChunkId, Manifest } from '../content/index.js';
 
 export interface DpChunk {
   readonly id: ChunkId;
@@ -32,8 +32,11 @@ export interface DpVerifyReport {
 }
 
 export interface DpHealth {
+  /** The DP answers and can store content. */
   readonly online: boolean;
   readonly freeBytes?: number;
+  /** Size of the DP's volume, when known (free space as a share of it). */
+  readonly totalBytes?: number;
   readonly error?: string;
 }
 
@@ -45,6 +48,12 @@ export interface ActivateOptions {
    * tree is re-read as a seed, every range re-hashed, and bad ranges reported missing.
    */
   readonly rebuild?: boolean;
+  /**
+   * The site's copy of the manifest the DP presents now (by its `packageState`): a remote DP then receives
+   * the new manifest as a delta against it (design §3), falling back to the whole manifest if the DP holds
+   * another one by then.
+   */
+  readonly base?: { readonly manifestId: string; readonly manifest: Manifest };
   readonly signal?: AbortSignal;
 }
 
@@ -75,5 +84,6 @@ export interface DpAdapter {
   remove(packageId: string): Promise<void>;
   /** Drops chunks received for a version not yet activated (Redistribute, cancel). */
   discardPending(packageId: string): Promise<void>;
-  health(): Promise<DpHealth>;
+  /** Never throws: a DP that cannot be reached is `{online: false, error}`. */
+  health(signal?: AbortSignal): Promise<DpHealth>;
 }

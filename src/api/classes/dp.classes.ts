@@ -6,7 +6,20 @@ import { sql } from 'kysely';
 import type { DpConfig } from '../../distribution/index.js';
 import { SitecastError } from '../../kernel/index.js';
 import { checkWritable, keyString, recordFromRow, requireString, type ApiClass } from '../class-model.js';
-import { viewOf, viewProperties } from './view.js';
+import { packageDpOrder, packageDpOrderColumn, viewOf, viewProperties } from './view.js';
+
+/** The DP's health as the site's health monitor last saw it, on both DP classes. */
+const healthProperties = {
+  HealthState: {
+    type: 'string',
+    description: "'online', 'degraded' (answers, but low space or failing transfers), 'offline' or 'unknown'",
+  },
+  LastContactTime: { type: 'datetime', description: 'when the DP last answered (a probe or a transfer)' },
+} as const;
+const healthColumns = [
+  sql<string>`coalesce(d.health_state, 'unknown')`.as('HealthState'),
+  'd.health_contact_at as LastContactTime',
+] as const;
 
 export const smsDistributionPointInfoClass: ApiClass = {
   name: 'SMS_DistributionPointInfo',
@@ -68,11 +81,22 @@ export const smsDistributionPointInfoClass: ApiClass = {
     PreStagingAllowed: { type: 'bool' },
     TransferRate: { type: 'int64', description: 'bytes/s being sent to the DP now' },
     CreatedTime: { type: 'datetime' },
+    ...healthProperties,
+    LastHealthError: {
+      type: 'string',
+      filterable: false,
+      description: 'why it was last degraded or offline (kept after it recovers)',
+    },
+    LastHealthCheckTime: { type: 'datetime', description: 'when the health monitor last probed it' },
+    FreeBytes: { type: 'int64', description: "free bytes on the DP's volume at its last answer" },
   }),
+  // By DP id (its primary key): listing thousands of DPs sorts nothing.
+  defaultOrder: ['v._dp_id'],
   base: (site) =>
     viewOf(
       site,
       site.database.db.selectFrom('distribution_point as d').select([
+        'd.dp_id as _dp_id',
         'd.nal_path as NALPath',
         'd.name as Name',
         'd.server_name as ServerName',
@@ -97,6 +121,10 @@ export const smsDistributionPointInfoClass: ApiClass = {
           'TransferRate',
         ),
         'd.created_at as CreatedTime',
+        ...healthColumns,
+        'd.health_error as LastHealthError',
+        'd.health_checked_at as LastHealthCheckTime',
+        'd.health_free_bytes as FreeBytes',
       ]),
     ),
   toRecord(row) {
@@ -226,7 +254,9 @@ export const smsDistributionPointClass: ApiClass = {
     RefreshNow: { type: 'bool', access: 'rw', description: 'writing true sends the current version again' },
     LastRefreshTime: { type: 'datetime' },
     SummaryDate: { type: 'datetime', description: 'when the row last changed' },
+    ...healthProperties,
   }),
+  defaultOrder: packageDpOrder,
   base: (site) =>
     viewOf(
       site,
@@ -235,6 +265,7 @@ export const smsDistributionPointClass: ApiClass = {
         .innerJoin('distribution_point as d', 'd.dp_id', 'pd.dp_id')
         .innerJoin('package as p', 'p.package_id', 'pd.package_id')
         .select([
+          packageDpOrderColumn,
           'pd.package_id as PackageID',
           'd.nal_path as ServerNALPath',
           'd.site_code as SiteCode',
@@ -245,6 +276,7 @@ export const smsDistributionPointClass: ApiClass = {
           sql<number>`0`.as('RefreshNow'),
           'pd.last_copied as LastRefreshTime',
           'pd.updated_at as SummaryDate',
+          ...healthColumns,
         ]),
     ),
   toRecord(row) {

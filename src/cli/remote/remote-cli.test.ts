@@ -41,6 +41,7 @@ function normalize(text: string, dir: string): string {
     .join('<dir>')
     .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<time>')
     .replace(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?/g, '<time>')
+    .replace(/just now|\d+ (s|min|h|d) ago/g, '<ago>')
     .replace(/\{[0-9A-F-]{36}\}/g, '<guid>')
     .replace(/[ \t]+/g, ' ');
 }

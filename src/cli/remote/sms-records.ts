@@ -12,6 +12,7 @@ import type {
   DistributionPoint,
   DpConfig,
   DpGroup,
+  DpHealthState,
   StatusMessageView,
 } from '../../distribution/index.js';
 import type { Job, JobState } from '../../jobs/index.js';
@@ -117,7 +118,20 @@ export function distributionPointOf(r: SmsRecord): DistributionPoint {
       timeZone: strOrNull(r, 'TimeZone'),
     },
     validation: { schedule, repair: r.ValidationRepair === true, checkedAt: null },
+    health: {
+      state: healthStateOf(str(r, 'HealthState')),
+      lastError: strOrNull(r, 'LastHealthError'),
+      lastContactAt: ms(r, 'LastContactTime'),
+      checkedAt: ms(r, 'LastHealthCheckTime'),
+      freeBytes: numOrNull(r, 'FreeBytes'),
+      // Not exposed by the API (it shows in LastHealthError when it degrades the DP); no command prints it.
+      transferError: null,
+    },
   };
+}
+
+function healthStateOf(s: string): DpHealthState {
+  return s === 'online' || s === 'degraded' || s === 'offline' ? s : 'unknown';
 }
 
 export function dpGroupOf(r: SmsRecord): DpGroup {

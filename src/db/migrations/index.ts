@@ -9,6 +9,8 @@ import * as refreshSchedule from './20261126-0007-refresh-schedule.js';
 import * as siteLinks from './20261126-0008-site-links.js';
 import * as dpValidation from './20261126-0009-dp-validation.js';
 import * as linkBandwidth from './20261126-0010-link-bandwidth.js';
+import * as dpHealth from './20261126-0011-dp-health.js';
+import * as apiIndexes from './20261126-0012-api-indexes.js';
 
 /** Every migration, in order. One change per timestamped file; never edit a landed one. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +24,6 @@ export const migrations: Record<string, Migration> = {
   '20261126-0008-site-links': siteLinks,
   '20261126-0009-dp-validation': dpValidation,
   '20261126-0010-link-bandwidth': linkBandwidth,
+  '20261126-0011-dp-health': dpHealth,
+  '20261126-0012-api-indexes': apiIndexes,
 };

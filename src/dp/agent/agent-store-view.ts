@@ -19,6 +19,8 @@ export interface PresentedTree {
 
 export class AgentStoreView {
   readonly #layout: FolderLayout;
+  /** Per package, the sizes of the pending chunk files seen by the last `pending` call. */
+  readonly #pendingSizes = new Map<string, Map<string, number>>();
 
   constructor(private readonly store: FolderDpStore) {
     this.#layout = new FolderLayout(store.root);
@@ -35,20 +37,33 @@ export class AgentStoreView {
     return out;
   }
 
-  /** Chunks (and their bytes) received for a version of `packageId` not yet activated; each was hashed on arrival. */
+  /**
+   * Chunks (and their bytes) received for a version of `packageId` not yet activated; each was hashed on
+   * arrival. A pull's follower asks every second, so sizes seen before are remembered: a chunk file only
+   * ever holds the bytes of its id (renamed into place once verified), so its size cannot change, and only
+   * names new since the last call are stat'ed (without this, a 1 GiB pull stat'ed ~16k files a second).
+   */
   async pending(packageId: string): Promise<{ chunks: number; bytes: number }> {
     const dir = this.#layout.packageIncoming(packageId);
     const names = await readdir(dir).catch(() => [] as string[]);
-    let chunks = 0;
+    const known = this.#pendingSizes.get(packageId);
+    const sizes = new Map<string, number>();
     let bytes = 0;
     for (const name of names) {
       if (!chunkName.test(name)) continue; // temp files of writes in progress
-      const s = await stat(`${dir}/${name}`).catch(() => null);
-      if (!s) continue; // consumed by an activation meanwhile
-      chunks++;
-      bytes += s.size;
+      let size = known?.get(name);
+      if (size === undefined) {
+        const s = await stat(`${dir}/${name}`).catch(() => null);
+        if (!s) continue; // consumed by an activation meanwhile
+        size = s.size;
+      }
+      sizes.set(name, size);
+      bytes += size;
     }
-    return { chunks, bytes };
+    // Only what is still there is kept: the map never outgrows the folder.
+    if (sizes.size > 0) this.#pendingSizes.set(packageId, sizes);
+    else this.#pendingSizes.delete(packageId);
+    return { chunks: sizes.size, bytes };
   }
 
   /** Which of `ids` already wait, verified, for a pending version of `packageId`. */

@@ -6,7 +6,9 @@
  * can tell two versions apart. Dates cannot: a new version may keep a file's mtime while its bytes change.
  * So `If-Range` with a date never matches (a resumed download restarts rather than mixing versions), and
  * `If-Modified-Since`/`If-Unmodified-Since` are judged against when the file arrived in this version on
- * this DP (its ctime, set when the tree was built), which only errs towards sending the file again.
+ * this DP (its ctime, set when the tree was built), which only errs towards sending the file again. That
+ * moment is also the Last-Modified sent, so a client echoing it (curl -z, wget -N, browsers) gets 304 while
+ * the version stands; the source file's own mtime would never match it.
  */
 import { createHash } from 'node:crypto';
 
@@ -25,6 +27,16 @@ export function entityTag(manifestId: string, path: string): string {
 }
 
 type Header = string | string[] | undefined;
+
+/**
+ * The Last-Modified header for a file that came to be at `changedAtMs`, or undefined while that is within
+ * the current second: a next version arriving in the same second would carry the same date, and a client
+ * holding this one would then get 304 for bytes that changed (why Apache weakens such an ETag). Left out,
+ * the client revalidates with the ETag instead.
+ */
+export function lastModified(changedAtMs: number, nowMs: number): string | undefined {
+  return wholeSeconds(changedAtMs) < wholeSeconds(nowMs) ? new Date(changedAtMs).toUTCString() : undefined;
+}
 
 /** RFC 9110 §13.2.2 steps 1–4 for GET and HEAD; `If-Range` is step 5, see `ifRangeMatches`. */
 export function evaluatePreconditions(

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Clock } from '../../kernel/index.js';
 import { FolderDpStore } from '../local-folder/folder-dp-store.js';
 import {
   buildVersion,
@@ -26,7 +27,7 @@ export interface ContentFixture {
     files: readonly FixtureFile[],
     directories?: readonly string[],
   ): Promise<BuiltVersion>;
-  app(token?: string): Promise<FastifyInstance>;
+  app(token?: string, clock?: Pick<Clock, 'now'>): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
 
@@ -52,12 +53,13 @@ export async function contentFixture(): Promise<ContentFixture> {
       });
       return built;
     },
-    async app(token) {
+    async app(token, clock) {
       const app = Fastify();
       await app.register(contentRoutes, {
         prefix: '/content',
         resolve: (id) => resolver.resolve(id),
         ...(token === undefined ? {} : { token }),
+        ...(clock && { clock }),
       });
       await app.ready();
       apps.push(app);

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,13 +30,19 @@ beforeAll(async () => {
     ],
     ['nothing here'],
   );
-  app = await fx.app();
+  // Two seconds ahead: the files published just now are past their arrival second (see lastModified).
+  app = await fx.app(undefined, { now: () => Date.now() + 2000 });
 });
 afterAll(() => fx.close());
 
 const get = (url: string, headers: Record<string, string> = {}) =>
   app.inject({ method: 'GET', url, headers });
 const wimUrl = `/content/${PKG}/boot/boot.wim`;
+/** When boot.wim came to be in this version on this DP: its Last-Modified. */
+const arrivedMs = async (): Promise<number> => {
+  const s = await stat(join(fx.store.root, PKG, 'boot/boot.wim'));
+  return Math.max(s.mtimeMs, s.ctimeMs);
+};
 
 describe('whole files', () => {
   it('serves the bytes with length, type, validators and range support', async () => {
@@ -44,7 +52,7 @@ describe('whole files', () => {
     expect(res.headers['content-length']).toBe(String(wim.length));
     expect(res.headers['content-type']).toBe('application/octet-stream');
     expect(res.headers['accept-ranges']).toBe('bytes');
-    expect(res.headers['last-modified']).toBe(new Date(defaultMtime).toUTCString());
+    expect(res.headers['last-modified']).toBe(new Date(await arrivedMs()).toUTCString());
     expect(res.headers.etag).toMatch(/^"[0-9a-f]{16}-[0-9a-f]{24}"$/);
   });
 
@@ -91,14 +99,34 @@ describe('conditional requests', () => {
     expect((await get(wimUrl, { 'if-match': etag })).statusCode).toBe(200);
   });
 
-  it('If-Modified-Since: 304 only for a date after the file arrived on this DP', async () => {
+  it('If-Modified-Since: 304 for the Last-Modified sent or later, 200 for a date before the file arrived', async () => {
+    const sent = String((await get(wimUrl)).headers['last-modified']);
+    // What curl -z, wget -N and browsers send back: the date they were given.
+    expect((await get(wimUrl, { 'if-modified-since': sent })).statusCode).toBe(304);
     expect(
       (await get(wimUrl, { 'if-modified-since': new Date(Date.now() + 60_000).toUTCString() })).statusCode,
     ).toBe(304);
-    // The source mtime is older than this version's copy, so echoing Last-Modified refetches (safe side).
+    const before = new Date(Date.parse(sent) - 1000).toUTCString();
+    expect((await get(wimUrl, { 'if-modified-since': before })).statusCode).toBe(200);
+    // The source file's own mtime is older than this version's copy.
     expect(
       (await get(wimUrl, { 'if-modified-since': new Date(defaultMtime).toUTCString() })).statusCode,
     ).toBe(200);
+  });
+
+  it('sends no Last-Modified for a file younger than the current second: a same-second version could share it', async () => {
+    const arrived = await arrivedMs();
+    const fresh = await fx.app(undefined, { now: () => arrived });
+    const res = await fresh.inject({ method: 'GET', url: wimUrl });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['last-modified']).toBeUndefined();
+    const etag = String(res.headers.etag);
+    expect(
+      (await fresh.inject({ method: 'GET', url: wimUrl, headers: { 'if-none-match': etag } })).statusCode,
+    ).toBe(304);
+    const later = await fx.app(undefined, { now: () => arrived + 1000 });
+    const dated = await later.inject({ method: 'GET', url: wimUrl });
+    expect(dated.headers['last-modified']).toBe(new Date(arrived).toUTCString());
   });
 });
 

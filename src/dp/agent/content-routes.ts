@@ -10,9 +10,9 @@ import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { SitecastError, isSitecastError } from '../../kernel/index.js';
+import { SitecastError, isSitecastError, systemClock, type Clock } from '../../kernel/index.js';
 import { multipartBody, rangeStream } from './content-body.js';
-import { entityTag, evaluatePreconditions, ifRangeMatches } from './content-conditionals.js';
+import { entityTag, evaluatePreconditions, ifRangeMatches, lastModified } from './content-conditionals.js';
 import { listingHtml, readListing, wantsJson, type Listing } from './content-listing.js';
 import { locateInTree, parseContentPath, type ContentPath } from './content-path.js';
 import { contentRangeHeader, parseRange } from './content-range.js';
@@ -24,6 +24,8 @@ export type { ContentResolver } from './content-version.js';
 export interface ContentRoutesOptions extends ContentResolver {
   /** Optional bearer token; when set, every request needs it. */
   readonly token?: string;
+  /** The wall clock the file system stamps files with (default the system's): see `lastModified`. */
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 const contentTypes: Readonly<Record<string, string>> = {
@@ -49,6 +51,7 @@ export const contentRoutes: FastifyPluginAsync<ContentRoutesOptions> = (app, opt
 
 function registerContentRoutes(app: FastifyInstance, options: ContentRoutesOptions): void {
   const resolver = options;
+  const clock = options.clock ?? systemClock;
   const tokenCheck = options.token === undefined ? null : bearerTokenCheck(options.token);
   if (tokenCheck) {
     app.addHook('onRequest', async (request, reply) => {
@@ -68,7 +71,7 @@ function registerContentRoutes(app: FastifyInstance, options: ContentRoutesOptio
     try {
       const path = parseContentPath(request.url, app.prefix);
       prepared = await withCurrentVersion(resolver, path.packageId, (version) =>
-        prepare(request, path, version),
+        prepare(request, path, version, clock),
       );
     } catch (e) {
       return sendError(request, reply, e);
@@ -92,6 +95,7 @@ async function prepare(
   request: FastifyRequest,
   path: ContentPath,
   version: ContentVersion,
+  clock: Pick<Clock, 'now'>,
 ): Promise<Prepared> {
   const located = await locateInTree(version.tree, path.segments);
   if (!located) throw notFound(path, version);
@@ -117,14 +121,15 @@ async function prepare(
     const size = stats.size;
     const etag = entityTag(version.manifestId, located.relative);
     const type = contentTypes[extname(located.relative).toLowerCase()] ?? 'application/octet-stream';
+    const changedAtMs = Math.max(stats.mtimeMs, stats.ctimeMs);
+    const modified = lastModified(changedAtMs, clock.now());
     const headers = {
       ...common,
       etag,
-      'last-modified': stats.mtime.toUTCString(),
+      ...(modified !== undefined && { 'last-modified': modified }),
       'accept-ranges': 'bytes',
       'x-content-type-options': 'nosniff',
     };
-    const changedAtMs = Math.max(stats.mtimeMs, stats.ctimeMs);
     const outcome = evaluatePreconditions(request.headers, { etag, changedAtMs });
     if (outcome === 'not-modified') return { status: 304, headers };
     if (outcome === 'precondition-failed') {

@@ -352,3 +352,48 @@ describe('DP agent /dp/v1', () => {
     expect(rounds).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('DP agent with a content token', () => {
+  it('asks clients for the bearer token on /content only; the site keeps signing /dp/v1', async () => {
+    const guarded = await createDpAgent({
+      dir: join(base, 'guarded'),
+      secret: SECRET,
+      clock,
+      contentToken: 'tok-1',
+    });
+    try {
+      const previous = app;
+      app = guarded.app;
+      try {
+        await install(v1);
+      } finally {
+        app = previous;
+      }
+      const url = `/content/${A}/readme.txt`;
+      const anonymous = await guarded.app.inject({ method: 'GET', url });
+      expect(anonymous.statusCode).toBe(401);
+      expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer /);
+      const wrong = await guarded.app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: 'Bearer tok-2' },
+      });
+      expect(wrong.statusCode).toBe(401);
+      const right = await guarded.app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: 'Bearer tok-1' },
+      });
+      expect(right.statusCode).toBe(200);
+      expect(right.body).toBe('hello\n');
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('refuses an empty content token at start rather than accepting "Bearer " as a credential', async () => {
+    await expect(
+      createDpAgent({ dir: join(base, 'empty'), secret: SECRET, clock, contentToken: '' }),
+    ).rejects.toThrow(/content token must not be empty/);
+  });
+});

@@ -3,6 +3,7 @@
  * with the per-DP secret the site holds. One process owns one DP folder.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { MANIFEST_DELTA_MEDIA_TYPE } from '../../content/index.js';
 import { systemClock, type Clock } from '../../kernel/index.js';
 import { DP_API_PREFIX } from '../http/dp-wire.js';
 import { FolderDpStore } from '../local-folder/index.js';
@@ -28,6 +29,8 @@ export interface DpAgentOptions {
   readonly skewMs?: number;
   /** Timeouts and retries of pull-mode chunk fetches (defaults: 30 s per chunk, 4 passes over the sources). */
   readonly pull?: Omit<PullSourcesOptions, 'onFailure'>;
+  /** Bearer token clients must present on `/content` (default: content is open to anyone who can connect). */
+  readonly contentToken?: string;
 }
 
 export interface DpAgent {
@@ -64,7 +67,7 @@ export async function createDpAgent(options: DpAgentOptions): Promise<DpAgent> {
   // Bodies stay raw: their SHA-256 is checked against the signed header before anything reads them.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
-    ['application/json', 'application/octet-stream'],
+    ['application/json', 'application/octet-stream', MANIFEST_DELTA_MEDIA_TYPE],
     { parseAs: 'buffer' },
     (_req, body, done) => done(null, body),
   );
@@ -106,6 +109,7 @@ export async function createDpAgent(options: DpAgentOptions): Promise<DpAgent> {
   await app.register(contentRoutes, {
     prefix: '/content',
     resolve: (packageId) => view.presented(packageId),
+    ...(options.contentToken !== undefined && { token: options.contentToken }),
   });
 
   return {

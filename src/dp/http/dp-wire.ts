@@ -120,6 +120,8 @@ export const verifyReport = z.object({
 export const agentHealth = z.object({
   online: z.boolean(),
   freeBytes: uint.optional(),
+  /** Absent from agents older than the health monitor. */
+  totalBytes: uint.optional(),
   error: z.string().optional(),
   keyId: z.string(),
   packages: z.array(z.object({ packageId: z.string(), version: uint, manifestId: z.string() })),

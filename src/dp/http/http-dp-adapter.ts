@@ -1,7 +1,12 @@
 /** The DpAdapter of a remote DP: a `sitecast dp serve` agent reached over `/dp/v1` (design §4). */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ChunkId } from '../../content/index.js';
+import {
+  decodeManifest,
+  encodeManifestDelta,
+  MANIFEST_DELTA_MEDIA_TYPE,
+  type ChunkId,
+} from '../../content/index.js';
 import { isSitecastError, SitecastError } from '../../kernel/index.js';
 import type {
   ActivateOptions,
@@ -155,17 +160,33 @@ export class HttpDpAdapter implements DpAdapter {
       seedFromExisting: String(options.seedFromExisting),
       rebuild: String(options.rebuild === true),
     });
-    await this.#longOperation(
-      {
-        method: 'PUT',
-        path: `${DP_API_PREFIX}/packages/${encodeURIComponent(packageId)}/versions/${version}?${query.toString()}`,
-        body: manifestBytes,
-        contentType: 'application/octet-stream',
-        signal: options.signal,
-        context: `activate ${packageId} version ${version}`,
-      },
-      activated,
-    );
+    const send = (body: Buffer, contentType: DpRequest['contentType']) =>
+      this.#longOperation(
+        {
+          method: 'PUT',
+          path: `${DP_API_PREFIX}/packages/${encodeURIComponent(packageId)}/versions/${version}?${query.toString()}`,
+          body,
+          contentType,
+          signal: options.signal,
+          context: `activate ${packageId} version ${version}`,
+        },
+        activated,
+      );
+    const base = options.base;
+    if (!base || base.manifestId === manifestId) {
+      await send(manifestBytes, 'application/octet-stream');
+      return;
+    }
+    const delta = encodeManifestDelta(base.manifest, base.manifestId, decodeManifest(manifestBytes));
+    try {
+      await send(delta, MANIFEST_DELTA_MEDIA_TYPE);
+    } catch (e) {
+      // The DP holds another version by now (or predates deltas): the whole manifest always works.
+      const staleBase = isSitecastError(e, 'STALE_OBJECT') && e.details.field === 'baseManifestId';
+      const oldAgent = isSitecastError(e, 'INVALID_PARAMETER') && e.details.field === 'content-type';
+      if (!staleBase && !oldAgent) throw e;
+      await send(manifestBytes, 'application/octet-stream');
+    }
   }
 
   async packageState(packageId: string): Promise<DpPackageState | null> {
@@ -259,12 +280,13 @@ export class HttpDpAdapter implements DpAdapter {
     );
   }
 
-  async health(): Promise<DpHealth> {
+  async health(signal?: AbortSignal): Promise<DpHealth> {
     try {
-      const h = await this.checkHealth();
+      const h = await this.checkHealth(signal);
       return {
         online: h.online,
         ...(h.freeBytes !== undefined && { freeBytes: h.freeBytes }),
+        ...(h.totalBytes !== undefined && { totalBytes: h.totalBytes }),
         ...(h.error !== undefined && { error: h.error }),
       };
     } catch (e) {

@@ -10,7 +10,7 @@
 import { lstat, mkdir, open, readFile, readdir, rename, statfs, symlink, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { sha256Hex } from '../../content/index.js';
-import type { ChunkId } from '../../content/index.js';
+import type { ChunkId, Manifest } from '../../content/index.js';
 import { SitecastError } from '../../kernel/index.js';
 import type { ActivateOptions, DpChunk, DpHealth, DpPackageState, DpVerifyReport } from '../dp-adapter.js';
 import { ChunkIndex, type CurrentVersion } from './chunk-index.js';
@@ -148,6 +148,12 @@ export class FolderDpStore {
     });
   }
 
+  /** The manifest of the version the DP presents for the package (the base of a manifest delta), or null. */
+  currentManifest(packageId: string): { readonly manifestId: string; readonly manifest: Manifest } | null {
+    const current = this.index.current(packageId);
+    return current ? { manifestId: current.manifestId, manifest: current.manifest } : null;
+  }
+
   /** What the DP presents for the package, or null. */
   async packageState(packageId: string): Promise<DpPackageState | null> {
     return this.withPackage(packageId, `packageState ${packageId}`, () => {
@@ -215,7 +221,11 @@ export class FolderDpStore {
       await writeFileAtomic(probe, Buffer.from('probe'), { durable: false });
       await unlink(probe);
       const fs = await statfs(this.root);
-      return { online: true, freeBytes: Number(fs.bavail) * Number(fs.bsize) };
+      return {
+        online: true,
+        freeBytes: Number(fs.bavail) * Number(fs.bsize),
+        totalBytes: Number(fs.blocks) * Number(fs.bsize),
+      };
     } catch (e) {
       const failure = await dpFailure(e, this.root, 'health');
       return { online: false, error: failure.message };
