@@ -24,11 +24,16 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts an agent on `dir` (port 0: a free one) and resolves once it listens. */
-export async function startAgent(dir: string, secret: string, port = 0): Promise<AgentProcess> {
+/** Starts an agent on `dir` (port 0: a free one) and resolves once it listens; `args` go to `dp serve`. */
+export async function startAgent(
+  dir: string,
+  secret: string,
+  port = 0,
+  args: readonly string[] = [],
+): Promise<AgentProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/app/bin.ts', 'dp', 'serve', '--dir', dir, '--port', String(port)],
+    ['--import', 'tsx', 'src/app/bin.ts', 'dp', 'serve', '--dir', dir, '--port', String(port), ...args],
     { cwd: repoRoot, env: { ...process.env, SITECAST_DP_SECRET: secret }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(child);
