@@ -21,6 +21,9 @@ import { cancelledError, fsError, readError } from './read-error.js';
 import { PENDING, type FileChunk, type SegmentStream } from './segment-stream.js';
 import { planSegments } from './segment-plan.js';
 
+/** Tasks submitted ahead of the segment being consumed, at most (each holds a small stream object). */
+const maxTasksAhead = 256;
+
 export interface SegmentRunner {
   readonly chunker: Chunker;
   readonly segmentBytes: number;
@@ -69,8 +72,14 @@ export async function* chunkFileInSegments(
   const readerLimit = Math.max(runner.chunker.maxSize, Math.floor(segBytes / 8));
   try {
     let t = 0;
+    // Work ahead by tasks and by bytes: small regions between forced cuts (a WIM's resources) make many
+    // small tasks, and `lookahead` of them alone would leave the workers idle between round trips.
+    const aheadBytes = runner.lookahead * segBytes;
+    const ahead = (i: number): boolean =>
+      submitted <= i + runner.lookahead ||
+      (submitted - i <= maxTasksAhead && plan[submitted]!.start - plan[i]!.start < aheadBytes);
     for (let i = 0; i < segments; i++) {
-      for (; submitted < segments && submitted <= i + runner.lookahead; submitted++) {
+      for (; submitted < segments && ahead(i); submitted++) {
         const p = plan[submitted]!;
         streams.set(submitted, runner.submit(path, p.start, p.end, p.dataEnd, false));
       }
