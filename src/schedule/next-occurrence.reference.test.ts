@@ -239,6 +239,6 @@ describe('schedule occurrences against a minute-by-minute reference', () => {
       expect(missedRun([t], w.from - 1, w.to - 1, w.zone), label).toBe(expected.at(-1) ?? null);
     }
     // The draw is meant to land runs in the window; a reference that never fires would prove nothing.
-    expect(runsSeen).toBeGreaterThan(100);
+    expect(runsSeen).toBeGreaterThan(20);
   });
 });
