@@ -4,7 +4,7 @@
  * Every child is tracked so `killAllAgents()` leaves no stray process whatever happened.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpDpAdapter } from '../../src/dp/index.js';
@@ -91,18 +91,33 @@ export async function killAllAgents(): Promise<void> {
   );
 }
 
-/** Verified chunks (count, bytes) waiting in an agent folder for a pending version of `packageId`. */
+/**
+ * Verified chunks (count, bytes) waiting in an agent folder for a pending version of `packageId`: the
+ * frames `[32-byte id][u32 LE length][bytes]` of its renamed `<seq>.chunks` batch files (temp files of
+ * writes in progress excluded; a zeroed id is a dropped chunk).
+ */
 export function landedChunks(dir: string, packageId: string): { chunks: number; bytes: number } {
   const incoming = join(dir, '.sitecast', 'incoming', packageId);
   let names: string[];
   try {
-    names = readdirSync(incoming).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    names = readdirSync(incoming).filter((n) => /^\d+\.chunks$/.test(n));
   } catch {
     return { chunks: 0, bytes: 0 };
   }
+  const ids = new Map<string, number>();
+  for (const n of names) {
+    const file = readFileSync(join(incoming, n));
+    for (let at = 0; at + 36 <= file.length;) {
+      const size = file.readUInt32LE(at + 32);
+      if (at + 36 + size > file.length) break;
+      const id = file.toString('hex', at, at + 32);
+      if (!/^0+$/.test(id)) ids.set(id, size);
+      at += 36 + size;
+    }
+  }
   let bytes = 0;
-  for (const n of names) bytes += statSync(join(incoming, n)).size;
-  return { chunks: names.length, bytes };
+  for (const size of ids.values()) bytes += size;
+  return { chunks: ids.size, bytes };
 }
 
 /** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes. */

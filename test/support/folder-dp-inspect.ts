@@ -19,7 +19,7 @@ export interface PresentedVersion {
 export interface IncomingChunk {
   readonly id: string;
   readonly size: number;
-  /** The file's bytes hash to its name (a received chunk must always be verified). */
+  /** The frame's bytes hash to its id (a received chunk must always be verified). */
   readonly verified: boolean;
 }
 
@@ -56,7 +56,10 @@ export async function presentedVersion(root: string, packageId: string): Promise
   return { version, manifestId, manifest, chunks: manifestStats(manifest).uniqueChunks };
 }
 
-/** Chunks received for a pending version of `packageId` (temp files excluded), each re-hashed. */
+/**
+ * Chunks received for a pending version of `packageId`, each re-hashed: the frames `[32-byte id][u32 LE
+ * length][bytes]` of its `<seq>.chunks` batch files (temp files excluded; a zeroed id is a dropped chunk).
+ */
 export async function incomingChunks(root: string, packageId: string): Promise<IncomingChunk[]> {
   const dir = join(root, '.sitecast', 'incoming', packageId);
   const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
@@ -64,10 +67,18 @@ export async function incomingChunks(root: string, packageId: string): Promise<I
     throw e;
   });
   const out: IncomingChunk[] = [];
-  for (const id of names) {
-    if (!/^[0-9a-f]{64}$/.test(id)) continue;
-    const bytes = await readFile(join(dir, id));
-    out.push({ id, size: bytes.length, verified: createHash('sha256').update(bytes).digest('hex') === id });
+  for (const name of names) {
+    if (!/^\d+\.chunks$/.test(name)) continue;
+    const file = await readFile(join(dir, name));
+    for (let at = 0; at + 36 <= file.length;) {
+      const size = file.readUInt32LE(at + 32);
+      if (at + 36 + size > file.length) break;
+      const id = file.toString('hex', at, at + 32);
+      const bytes = file.subarray(at + 36, at + 36 + size);
+      if (!/^0+$/.test(id))
+        out.push({ id, size, verified: createHash('sha256').update(bytes).digest('hex') === id });
+      at += 36 + size;
+    }
   }
   return out;
 }

@@ -1,14 +1,13 @@
 /**
  * What the agent reports about its folder store beyond the DpAdapter calls: the packages it presents,
- * what has arrived for a pending version, and the tree client content is served from. It reads the
- * folder layout the store keeps (see ../local-folder/README.md) and never writes.
+ * what has arrived for a pending version (the store's index of its incoming batch files), and the tree
+ * client content is served from. It reads the folder layout the store keeps (see
+ * ../local-folder/README.md) and never writes.
  */
-import { access, readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { FolderDpStore } from '../local-folder/index.js';
 import { FolderLayout, isPackageId, parseVersionDirName } from '../local-folder/folder-layout.js';
-
-const chunkName = /^[0-9a-f]{64}$/;
 
 export interface PresentedTree {
   /** Real path of the current version's tree (stable while the version is current). */
@@ -19,8 +18,6 @@ export interface PresentedTree {
 
 export class AgentStoreView {
   readonly #layout: FolderLayout;
-  /** Per package, the sizes of the pending chunk files seen by the last `pending` call. */
-  readonly #pendingSizes = new Map<string, Map<string, number>>();
 
   constructor(private readonly store: FolderDpStore) {
     this.#layout = new FolderLayout(store.root);
@@ -37,53 +34,19 @@ export class AgentStoreView {
     return out;
   }
 
-  /**
-   * Chunks (and their bytes) received for a version of `packageId` not yet activated; each was hashed on
-   * arrival. A pull's follower asks every second, so sizes seen before are remembered: a chunk file only
-   * ever holds the bytes of its id (renamed into place once verified), so its size cannot change, and only
-   * names new since the last call are stat'ed (without this, a 1 GiB pull stat'ed ~16k files a second).
-   */
+  /** Chunks (and their bytes) received for a version of `packageId` not yet activated; each was hashed on arrival. */
   async pending(packageId: string): Promise<{ chunks: number; bytes: number }> {
-    const dir = this.#layout.packageIncoming(packageId);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    const known = this.#pendingSizes.get(packageId);
-    const sizes = new Map<string, number>();
-    let bytes = 0;
-    for (const name of names) {
-      if (!chunkName.test(name)) continue; // temp files of writes in progress
-      let size = known?.get(name);
-      if (size === undefined) {
-        const s = await stat(`${dir}/${name}`).catch(() => null);
-        if (!s) continue; // consumed by an activation meanwhile
-        size = s.size;
-      }
-      sizes.set(name, size);
-      bytes += size;
-    }
-    // Only what is still there is kept: the map never outgrows the folder.
-    if (sizes.size > 0) this.#pendingSizes.set(packageId, sizes);
-    else this.#pendingSizes.delete(packageId);
-    return { chunks: sizes.size, bytes };
+    return this.store.pendingChunks(packageId).catch(() => ({ chunks: 0, bytes: 0 }));
   }
 
   /** Which of `ids` already wait, verified, for a pending version of `packageId`. */
   async received(packageId: string, ids: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (const id of ids) {
-      if (!chunkName.test(id)) continue;
-      const ok = await access(this.#layout.incomingChunk(packageId, id)).then(
-        () => true,
-        () => false,
-      );
-      if (ok) found.add(id);
-    }
-    return found;
+    return this.store.receivedChunkIds(packageId, ids).catch(() => new Set<string>());
   }
 
   /** Ids of the verified chunks waiting for a pending version of `packageId`. */
   async receivedIds(packageId: string): Promise<Set<string>> {
-    const names = await readdir(this.#layout.packageIncoming(packageId)).catch(() => [] as string[]);
-    return new Set(names.filter((n) => chunkName.test(n)));
+    return this.store.receivedChunkIds(packageId).catch(() => new Set<string>());
   }
 
   /**

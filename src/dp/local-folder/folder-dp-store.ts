@@ -1,13 +1,14 @@
 /**
  * The storage engine of a DP that keeps content as plain file trees: `<root>/<PackageID>` is a symlink to
  * the current version's tree, the manifests of the current versions are the chunk index, and chunks
- * received for a pending version wait in `.sitecast/incoming/<PackageID>/`. It knows nothing about where
+ * received for a pending version wait in batch files under `.sitecast/incoming/<PackageID>/`
+ * (incoming-chunks.ts). It knows nothing about where
  * it runs: the local-folder adapter wraps it directly, the DP agent will wrap it behind HTTP.
  *
  * Commit point of `activate`: the rename(2) of a new symlink over `<root>/<PackageID>`. Before it the old
  * version is served untouched; after it the new one is, complete and verified (see root-recovery.ts).
  */
-import { lstat, mkdir, open, readFile, readdir, rename, statfs, symlink, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, statfs, symlink, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { sha256Hex } from '../../content/index.js';
 import type { ChunkId, Manifest } from '../../content/index.js';
@@ -16,6 +17,7 @@ import type { ActivateOptions, DpChunk, DpHealth, DpPackageState, DpVerifyReport
 import { ChunkIndex, type CurrentVersion } from './chunk-index.js';
 import { dpFailure, rootProblem, unavailable } from './dp-failure.js';
 import { errnoOf, fsyncDir, mkdirOne, removeTree, writeFileAtomic } from './durable-fs.js';
+import { IncomingChunks } from './incoming-chunks.js';
 import {
   FolderLayout,
   TEMP_PREFIX,
@@ -41,6 +43,7 @@ export class FolderDpStore {
   readonly root: string;
   private readonly layout: FolderLayout;
   private readonly index = new ChunkIndex();
+  private readonly incoming: IncomingChunks;
   private readonly locks = new KeyedMutex();
   private opening: Promise<void> | undefined;
   private createRoot: boolean;
@@ -48,6 +51,7 @@ export class FolderDpStore {
   constructor(options: FolderDpStoreOptions) {
     this.layout = new FolderLayout(resolveRoot(options.root));
     this.root = this.layout.root;
+    this.incoming = new IncomingChunks(this.layout);
     this.createRoot = options.create === true;
   }
 
@@ -55,7 +59,7 @@ export class FolderDpStore {
   async missingChunks(packageId: string, ids: readonly ChunkId[]): Promise<ChunkId[]> {
     ids.forEach(assertChunkId);
     return this.withPackage(packageId, `missingChunks ${packageId}`, async () => {
-      const received = new Set(await listNames(this.layout.packageIncoming(packageId)));
+      const received = new Set(await this.incoming.ids(packageId));
       return [...new Set(ids)].filter((id) => !received.has(id) && !this.index.has(id));
     });
   }
@@ -77,13 +81,8 @@ export class FolderDpStore {
       }
     }
     await this.withPackage(packageId, `putChunks ${packageId}`, async () => {
-      const dir = this.layout.packageIncoming(packageId);
-      await mkdirOne(dir);
-      for (const chunk of chunks) {
-        throwIfCancelled(signal, `putChunks ${packageId}`);
-        const path = join(dir, chunk.id);
-        if (!(await exists(path))) await writeFileAtomic(path, chunk.bytes, { durable: false });
-      }
+      throwIfCancelled(signal, `putChunks ${packageId}`);
+      await this.incoming.put(packageId, chunks);
     });
   }
 
@@ -113,7 +112,7 @@ export class FolderDpStore {
         const { missing } = await assembleTree({
           manifest,
           stagingDir: staging,
-          incomingDir: this.layout.packageIncoming(packageId),
+          incoming: this.incoming,
           seeds: options.seedFromExisting ? (id) => this.seedRanges(id) : null,
           signal: options.signal,
         });
@@ -194,6 +193,24 @@ export class FolderDpStore {
     await this.withPackage(packageId, `discardPending ${packageId}`, () => this.dropPending(packageId));
   }
 
+  /**
+   * Count and bytes of the chunks received for a pending version (each was hashed on arrival). Not queued
+   * behind the package's calls, so progress can be read while a long activation runs.
+   */
+  async pendingChunks(packageId: string): Promise<{ chunks: number; bytes: number }> {
+    return this.withRoot(packageId, `pendingChunks ${packageId}`, () => this.incoming.totals(packageId));
+  }
+
+  /** Ids of the chunks received for a pending version (only those among `among` if given); not queued. */
+  async receivedChunkIds(packageId: string, among?: readonly ChunkId[]): Promise<Set<ChunkId>> {
+    return this.withRoot(packageId, `receivedChunkIds ${packageId}`, async () => {
+      if (!among) return new Set(await this.incoming.ids(packageId));
+      const held = new Set<ChunkId>();
+      for (const id of among) if (await this.incoming.has(packageId, id)) held.add(id);
+      return held;
+    });
+  }
+
   /** A verified copy of a chunk from a presented tree or from any package's pending chunks (peers pull these). */
   async readChunk(id: ChunkId): Promise<Buffer> {
     assertChunkId(id);
@@ -203,8 +220,8 @@ export class FolderDpStore {
         const bytes = await readRange(range.file, range.offset, range.size);
         if (bytes && sha256Hex(bytes) === id) return bytes;
       }
-      for (const packageId of await listNames(this.layout.incoming)) {
-        const bytes = await readFile(this.layout.incomingChunk(packageId, id)).catch(() => null);
+      for (const packageId of await this.incoming.packageIds()) {
+        const bytes = await this.incoming.read(packageId, id);
         if (bytes && sha256Hex(bytes) === id) return bytes;
       }
     } catch (e) {
@@ -245,6 +262,17 @@ export class FolderDpStore {
     }
   }
 
+  /** Like withPackage for read-only queries that need not wait for the package's running calls. */
+  private async withRoot<T>(packageId: string, context: string, work: () => Promise<T>): Promise<T> {
+    assertPackageId(packageId);
+    try {
+      await this.ready(context);
+      return await work();
+    } catch (e) {
+      throw await dpFailure(e, this.root, context);
+    }
+  }
+
   /** Checks the root on every call (never recreating it) and runs crash recovery once per appearance. */
   private async ready(context: string): Promise<void> {
     if (this.createRoot) {
@@ -266,7 +294,8 @@ export class FolderDpStore {
 
   private async open(): Promise<void> {
     this.index.clear();
-    for (const current of await recoverRoot(this.layout)) this.index.set(current);
+    this.incoming.reset();
+    for (const current of await recoverRoot(this.layout, this.incoming)) this.index.set(current);
   }
 
   private requireCurrent(packageId: string): CurrentVersion {
@@ -319,14 +348,14 @@ export class FolderDpStore {
         const old = this.layout.manifestRecord(packageId, previous.version, previous.manifestId);
         if (old !== record) await removeTree(old);
       }
-      for (const id of new Set(consumed)) await removeTree(this.layout.incomingChunk(packageId, id));
+      await this.incoming.release(packageId, new Set(consumed));
     } catch {
       // See the JSDoc: recovery converges.
     }
   }
 
   private async dropPending(packageId: string): Promise<void> {
-    await removeTree(this.layout.packageIncoming(packageId));
+    await this.incoming.discard(packageId);
     for (const name of await listNames(this.layout.staging)) {
       if (name.startsWith(`${packageId}.`)) await removeTree(join(this.layout.staging, name));
     }
@@ -344,16 +373,6 @@ async function listNames(dir: string): Promise<string[]> {
     return await readdir(dir);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return false;
     throw e;
   }
 }

@@ -124,10 +124,6 @@ export class FolderLayout {
     return join(this.incoming, packageId);
   }
 
-  incomingChunk(packageId: string, id: ChunkId): string {
-    return join(this.incoming, packageId, id);
-  }
-
   /** Staging dirs are named `<PackageID>.<version dir>` so the ones of a package can be found by prefix. */
   stagingDir(packageId: string, versionDir: string): string {
     return join(this.staging, `${packageId}.${versionDir}`);

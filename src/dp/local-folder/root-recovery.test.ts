@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contentOf, loopPackage } from './activate-loop.test-helpers.js';
 import { FolderDpStore } from './folder-dp-store.js';
+import { FolderLayout } from './folder-layout.js';
+import { IncomingChunks } from './incoming-chunks.js';
 import {
   type BuiltVersion,
   buildVersion,
@@ -47,7 +49,8 @@ async function expectConverged(pkg: string, built: BuiltVersion): Promise<void> 
   const records = (await readdir(join(root, '.sitecast/manifests'))).filter((n) => n.startsWith(pkg));
   expect(records).toEqual([`${pkg}.${built.version}.${built.manifestId}`]);
   const incoming = await readdir(join(root, '.sitecast/incoming', pkg)).catch(() => []);
-  expect(incoming.filter((n) => n.startsWith('.tmp-') || built.chunks.has(n))).toEqual([]);
+  expect(incoming.filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  expect([...(await store.receivedChunkIds(pkg))].filter((id) => built.chunks.has(id))).toEqual([]);
 }
 
 describe('FolderDpStore crash recovery', () => {
@@ -97,8 +100,7 @@ describe('FolderDpStore crash recovery', () => {
     // Put back what the cleanup after the commit point had deleted.
     await cp(saved, join(root, '.sitecast/versions', A, oldDir!), { recursive: true });
     await writeFile(join(root, '.sitecast/manifests', oldRecord), oldRecordBytes);
-    for (const { id, bytes } of chunksOf(v2, newIds))
-      await writeFile(join(root, '.sitecast/incoming', A, id), bytes);
+    await new IncomingChunks(new FolderLayout(root)).put(A, chunksOf(v2, newIds));
 
     await expectConverged(A, v2);
   });

@@ -5,14 +5,15 @@
  * process left around it is resolved here: staging trees and temp files are deleted; a version tree the
  * link does not point to is discarded (it was never presented; the retry rebuilds it from the incoming
  * chunks, which are only deleted after the switch); manifest records of versions not presented are
- * deleted; incoming chunks the presented version already contains (the switch happened, the cleanup did
- * not) are deleted. A link whose tree or manifest record is missing or corrupt is unpresented, so what
+ * deleted; incoming batch files whose chunks the presented version all contains (the switch happened, the
+ * cleanup did not) are deleted, and so are temp files of batches killed mid-write. A link whose tree or manifest record is missing or corrupt is unpresented, so what
  * clients read is always a complete version that was verified when it was built.
  */
 import { lstat, readFile, readdir, readlink, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeManifest } from '../../content/index.js';
 import type { CurrentVersion } from './chunk-index.js';
+import type { IncomingChunks } from './incoming-chunks.js';
 import { errnoOf, fsyncDir, mkdirOne, removeTree } from './durable-fs.js';
 import {
   type FolderLayout,
@@ -44,7 +45,7 @@ export async function presentedVersionDir(layout: FolderLayout, packageId: strin
 }
 
 /** Repairs the root (see the file comment) and returns the version each package presents. */
-export async function recoverRoot(layout: FolderLayout): Promise<CurrentVersion[]> {
+export async function recoverRoot(layout: FolderLayout, incoming: IncomingChunks): Promise<CurrentVersion[]> {
   for (const dir of layout.internalDirs) await mkdirOne(dir);
   for (const name of await listDir(layout.staging)) await removeTree(join(layout.staging, name));
   for (const name of await listDir(layout.tmp)) await removeTree(join(layout.tmp, name));
@@ -82,13 +83,17 @@ export async function recoverRoot(layout: FolderLayout): Promise<CurrentVersion[
     }
   }
   for (const packageId of await listDir(layout.incoming)) {
-    const presentedIds = new Set(
-      byPackage.get(packageId)?.manifest.files.flatMap((f) => f.chunks.map((c) => c.id)),
-    );
+    const presented = byPackage.get(packageId);
+    if (presented) {
+      // Loading the package's index also deletes its temp files.
+      await incoming.release(
+        packageId,
+        new Set(presented.manifest.files.flatMap((f) => f.chunks.map((c) => c.id))),
+      );
+      continue;
+    }
     for (const name of await listDir(layout.packageIncoming(packageId))) {
-      if (name.startsWith(TEMP_PREFIX) || presentedIds.has(name)) {
-        await removeTree(join(layout.packageIncoming(packageId), name));
-      }
+      if (name.startsWith(TEMP_PREFIX)) await removeTree(join(layout.packageIncoming(packageId), name));
     }
   }
   return current;

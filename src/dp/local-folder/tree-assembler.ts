@@ -3,13 +3,14 @@
  * (incoming) and byte ranges of trees the DP already presents (seeds). Every chunk is re-hashed right
  * before it is written, so a seed range that rotted on disk counts as missing instead of being copied.
  */
-import { chmod, open, readFile, unlink, utimes } from 'node:fs/promises';
+import { chmod, open, utimes } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { sha256Hex } from '../../content/index.js';
 import type { ChunkId, Manifest } from '../../content/index.js';
 import { SitecastError } from '../../kernel/index.js';
-import { errnoOf, fsyncDir, mkdirOne } from './durable-fs.js';
+import { fsyncDir, mkdirOne } from './durable-fs.js';
+import type { IncomingChunks } from './incoming-chunks.js';
 
 /** A verified copy of a chunk may sit at `offset` of `file` (absolute path). */
 export interface SeedRange {
@@ -22,8 +23,8 @@ export interface AssembleInput {
   readonly manifest: Manifest;
   /** Created here; its parent must exist. */
   readonly stagingDir: string;
-  /** Where verified chunks received for this package wait, one file per id. */
-  readonly incomingDir: string;
+  /** Where verified chunks received for the manifest's package wait. */
+  readonly incoming: IncomingChunks;
   /** Where else a chunk may be found; null when the version must be built from incoming chunks only. */
   readonly seeds: ((id: ChunkId) => readonly SeedRange[]) | null;
   readonly signal?: AbortSignal | undefined;
@@ -54,7 +55,7 @@ export function pathInside(base: string, relative: string): string {
 }
 
 export async function assembleTree(input: AssembleInput): Promise<AssembleResult> {
-  const source = new ChunkSource(input.incomingDir, input.seeds);
+  const source = new ChunkSource(input.incoming, input.manifest.packageId, input.seeds);
   const missing = new Set<ChunkId>();
   let bytesWritten = 0;
   const dirs = directoriesOf(input.manifest);
@@ -118,7 +119,8 @@ class ChunkSource {
   private readonly badSeeds = new Set<string>();
 
   constructor(
-    private readonly incomingDir: string,
+    private readonly incoming: IncomingChunks,
+    private readonly packageId: string,
     private readonly seeds: ((id: ChunkId) => readonly SeedRange[]) | null,
   ) {}
 
@@ -137,17 +139,12 @@ class ChunkSource {
   }
 
   private async fromIncoming(id: ChunkId, size: number): Promise<Buffer | null> {
-    const path = join(this.incomingDir, id);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return null;
-      throw e;
-    }
-    if (bytes.length === size && sha256Hex(bytes) === id) return bytes;
+    const location = await this.incoming.locate(this.packageId, id);
+    if (!location) return null;
+    const bytes = location.size === size ? await this.readRange(location) : null;
+    if (bytes && sha256Hex(bytes) === id) return bytes;
     // It rotted after it was verified on arrival: drop it so missingChunks asks for it again.
-    await unlink(path).catch(() => undefined);
+    await this.incoming.drop(this.packageId, id).catch(() => undefined);
     return null;
   }
 
