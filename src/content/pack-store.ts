@@ -41,6 +41,17 @@ export interface PackStoreOptions {
   readonly maxOpenFiles?: number;
   /** Where warnings go (a quarantined pack). Default: process.emitWarning. */
   readonly warn?: (message: string) => void;
+  /** Bytes of recently read, verified chunks kept for `get(id, { cache: true })`. Default 96 MiB; 0: none. */
+  readonly readCacheBytes?: number;
+}
+
+export interface GetChunkOptions {
+  /**
+   * For readers that expect others to read the same chunks soon (one package sent to several DPs at
+   * once): serve from, and add to, a bounded LRU of chunks read and verified recently, and share one read
+   * among concurrent readers of a chunk. Every caller gets its own copy of bytes verified when read.
+   */
+  readonly cache?: boolean;
 }
 
 export interface PackStoreStats {
@@ -81,6 +92,9 @@ export class PackStore implements ChunkStore {
   #closed = false;
   #putChain: Promise<void> = Promise.resolve();
   #openBatch: PutBatch | null = null;
+  readonly #recent: RecentChunks;
+  /** Reads in flight through the cache, shared by concurrent readers of one chunk. */
+  readonly #reading = new Map<ChunkId, Promise<Buffer>>();
   readonly #host: IngestHost & SweepHost;
 
   private constructor(root: string, index: PackIndex, report: LoadReport, options: PackStoreOptions) {
@@ -92,6 +106,7 @@ export class PackStore implements ChunkStore {
     this.#packBytes = options.packBytes ?? 256 * 1024 * 1024;
     this.#buffers = new AlignedBufferPool(options.writeBufferBytes ?? 8 * 1024 * 1024);
     this.#fds = new FdCache(options.maxOpenFiles ?? 64);
+    this.#recent = new RecentChunks(options.readCacheBytes ?? 96 * 1024 * 1024);
     this.#host = {
       index,
       fds: this.#fds,
@@ -105,6 +120,16 @@ export class PackStore implements ChunkStore {
 
   /** Opens (creating if needed) the store under `root`, recovering from an interrupted write. */
   static async open(root: string, options: PackStoreOptions = {}): Promise<PackStore> {
+    const cacheBytes = options.readCacheBytes;
+    if (cacheBytes !== undefined && !(Number.isSafeInteger(cacheBytes) && cacheBytes >= 0)) {
+      throw new SitecastError(
+        'INVALID_PARAMETER',
+        `readCacheBytes must be an integer ≥ 0, got ${cacheBytes}`,
+        {
+          field: 'readCacheBytes',
+        },
+      );
+    }
     for (const field of ['packBytes', 'writeBufferBytes', 'maxOpenFiles'] as const) {
       const v = options[field];
       if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
@@ -146,9 +171,25 @@ export class PackStore implements ChunkStore {
     return this.#index.has(id);
   }
 
-  async get(id: ChunkId): Promise<Buffer> {
+  /** The chunk's bytes, verified against `id` when read (NOT_FOUND, CORRUPT_DATA); see GetChunkOptions. */
+  async get(id: ChunkId, options: GetChunkOptions = {}): Promise<Buffer> {
     this.#assertOpen();
     assertChunkId(id);
+    if (!options.cache || this.#recent.maxBytes === 0) return this.#readVerified(id);
+    // A chunk GC or verify({ dropBad }) unindexed is gone, cached or not.
+    const cached = this.#index.has(id) ? this.#recent.get(id) : undefined;
+    if (cached) return Buffer.from(cached);
+    let reading = this.#reading.get(id);
+    if (!reading) {
+      reading = this.#readVerified(id).finally(() => this.#reading.delete(id));
+      this.#reading.set(id, reading);
+      // Only bytes that passed the hash check get here (a failed read rejects instead).
+      reading.then((bytes) => this.#recent.add(id, bytes)).catch(() => undefined);
+    }
+    return Buffer.from(await reading);
+  }
+
+  async #readVerified(id: ChunkId): Promise<Buffer> {
     for (let attempt = 0; ; attempt++) {
       const rec = this.#index.get(id);
       if (!rec) throw new SitecastError('NOT_FOUND', `chunk ${id} is not in the content library`, { id });
@@ -245,6 +286,7 @@ export class PackStore implements ChunkStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#recent.clear();
     await Promise.all([...this.#sessions].map((s) => s.end()));
     await this.#putChain;
     await this.#mutex.run(() => this.#fds.closeAll());
@@ -286,6 +328,39 @@ export class PackStore implements ChunkStore {
     if (this.#closed) {
       throw new SitecastError('FAILED', `content library ${this.root} is closed`, { path: this.root });
     }
+  }
+}
+
+/** Verified chunk buffers, least recently used dropped first once their bytes pass `maxBytes`. */
+class RecentChunks {
+  readonly #chunks = new Map<ChunkId, Buffer>();
+  #bytes = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  get(id: ChunkId): Buffer | undefined {
+    const bytes = this.#chunks.get(id);
+    if (bytes) {
+      this.#chunks.delete(id);
+      this.#chunks.set(id, bytes);
+    }
+    return bytes;
+  }
+
+  add(id: ChunkId, bytes: Buffer): void {
+    if (bytes.length > this.maxBytes || this.#chunks.has(id)) return;
+    this.#chunks.set(id, bytes);
+    this.#bytes += bytes.length;
+    for (const [oldest, b] of this.#chunks) {
+      if (this.#bytes <= this.maxBytes) break;
+      this.#chunks.delete(oldest);
+      this.#bytes -= b.length;
+    }
+  }
+
+  clear(): void {
+    this.#chunks.clear();
+    this.#bytes = 0;
   }
 }
 

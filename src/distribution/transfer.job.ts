@@ -300,9 +300,14 @@ async function sendChunks(
     return undefined;
   };
   const limit = Math.min(batchBytes, pacer.batchBytes());
+  // Transfers of one package to several DPs read the same chunks: the site's PackStore keeps recently read,
+  // verified chunks for readers that ask (`cache`), so one read and hash serves them all; a store without
+  // that option ignores it and reads (and verifies) every time.
+  const read: (id: ChunkId, options: { readonly cache: boolean }) => Promise<Buffer> =
+    d.library.chunks.get.bind(d.library.chunks);
   for (const id of ids) {
     signal.throwIfAborted();
-    const bytes = await d.library.chunks.get(id);
+    const bytes = await read(id, { cache: true });
     batch.push({ id, bytes });
     batchSize += bytes.length;
     if (batchSize >= limit) {

@@ -137,7 +137,7 @@ export function replicateJobHandler(r: ReplicateJobDeps): JobHandler {
           await ctx.heartbeat();
         };
         for (const id of missing) {
-          const bytes = await r.library.chunks.get(id);
+          const bytes = await r.library.chunks.get(id, { cache: true });
           batch.push({ id, bytes });
           size += bytes.length;
           if (size >= Math.min(batchBytes, pacer.batchBytes())) await flush();

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../kernel/index.js';
 import { signRequest } from '../auth/index.js';
-import { encodeChunkBatch } from '../http/chunk-batch.js';
+import { chunkFramesDigest, encodeChunkBatch, type ChunkFrame } from '../http/chunk-batch.js';
 import {
   buildVersion,
   chunksOf,
@@ -67,6 +67,8 @@ interface CallOptions {
   readonly secret?: string | null;
   /** Signs for other bytes than those sent. */
   readonly signedBody?: Buffer;
+  /** Signs these chunk frames (mode chunk-frames-v1) instead of the body, as the site signs chunk uploads. */
+  readonly frames?: readonly ChunkFrame[];
 }
 
 async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, o: CallOptions = {}) {
@@ -81,7 +83,7 @@ async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, o: C
           secret: o.secret ?? SECRET,
           method,
           pathAndQuery: url,
-          body: o.signedBody ?? body,
+          ...(o.frames ? { chunkFramesSha256: chunkFramesDigest(o.frames) } : { body: o.signedBody ?? body }),
           clock,
         });
   const response = await app.inject({
@@ -277,6 +279,117 @@ describe('DP agent /dp/v1', () => {
         await call('POST', '/dp/v1/chunks/missing', { json: { packageId: A, ids: [first!.id, second!.id] } })
       ).json().missing,
     ).toHaveLength(2);
+  });
+
+  describe('chunk uploads signed by their frames (chunk-frames-v1)', () => {
+    const framesOf = (chunks: readonly { id: string; bytes: Buffer }[]): ChunkFrame[] =>
+      chunks.map((c) => ({ id: c.id, length: c.bytes.length }));
+    const missingOf = async (ids: readonly string[]) =>
+      (await call('POST', '/dp/v1/chunks/missing', { json: { packageId: A, ids } })).json().missing;
+
+    it('stores a batch and a single chunk whose frames were signed, and installs from them', async () => {
+      const [single, ...rest] = chunksOf(v1, v1.ids);
+      const ok = await call('POST', batchUrl, { body: encodeChunkBatch(rest), frames: framesOf(rest) });
+      expect(ok.json()).toEqual({ ok: true, chunks: rest.length });
+      const put = await call('PUT', `/dp/v1/chunks/${single!.id}?packageId=${A}`, {
+        body: single!.bytes,
+        frames: framesOf([single!]),
+      });
+      expect(put.json()).toEqual({ ok: true });
+      expect(await missingOf(v1.ids)).toEqual([]);
+      expect((await call('PUT', activateUrl(v1), { body: v1.manifestBytes })).status).toBe(200);
+      expect(await treeDigests(join(dir, A))).toEqual(digests(v1.files));
+    });
+
+    it('refuses tampered chunk bytes with HASH_MISMATCH, storing nothing of the batch', async () => {
+      const chunks = chunksOf(v1, v1.ids.slice(0, 3));
+      const body = encodeChunkBatch(chunks);
+      // Same ids and lengths (the signed frames hold), one byte of the second chunk's bytes flipped.
+      const at = 2 * 36 + chunks[0]!.bytes.length + 10;
+      body[at] = body[at]! ^ 0xff;
+      const r = await call('POST', batchUrl, { body, frames: framesOf(chunks) });
+      expect(r.status).toBe(422);
+      expect(r.json().error).toMatchObject({ name: 'HASH_MISMATCH', details: { id: chunks[1]!.id } });
+      const single = Buffer.from(chunks[0]!.bytes);
+      single[0] = single[0]! ^ 1;
+      const put = await call('PUT', `/dp/v1/chunks/${chunks[0]!.id}?packageId=${A}`, {
+        body: single,
+        frames: framesOf(chunks.slice(0, 1)),
+      });
+      expect(put.json().error.name).toBe('HASH_MISMATCH');
+      expect(await missingOf(v1.ids)).toEqual(v1.ids);
+      expect((await call('GET', `/dp/v1/packages/${A}`)).json().pending).toMatchObject({ chunks: 0 });
+    });
+
+    it('refuses a body whose frames are not the signed ones (401) or do not parse (400), storing nothing', async () => {
+      const chunks = chunksOf(v1, v1.ids.slice(0, 3));
+      const signedFrames = framesOf(chunks);
+      // Every chunk below is genuine (its bytes hash to its id): only the frames differ from the signed ones.
+      const bodies = [
+        encodeChunkBatch([chunks[0]!, chunks[1]!]), // one dropped
+        encodeChunkBatch([chunks[1]!, chunks[0]!, chunks[2]!]), // reordered
+        encodeChunkBatch([...chunks, ...chunksOf(v1, v1.ids.slice(3, 4))]), // one added
+        encodeChunkBatch([chunks[0]!, chunks[1]!, ...chunksOf(v1, v1.ids.slice(3, 4))]), // one swapped
+      ];
+      for (const body of bodies) {
+        const r = await call('POST', batchUrl, { body, frames: signedFrames });
+        expect(r.status).toBe(401);
+        expect(r.json().error).toMatchObject({ name: 'ACCESS_DENIED', details: { reason: 'body' } });
+      }
+      // A changed length in a header: the framing no longer parses, or parses into other frames.
+      const lengthChanged = encodeChunkBatch(chunks);
+      lengthChanged.writeUInt32BE(chunks[0]!.bytes.length + 1, 32);
+      const r = await call('POST', batchUrl, { body: lengthChanged, frames: signedFrames });
+      expect([400, 401]).toContain(r.status);
+      const cut = await call('POST', batchUrl, {
+        body: encodeChunkBatch(chunks).subarray(0, 100),
+        frames: signedFrames,
+      });
+      expect(cut.status).toBe(400);
+      expect(cut.json().error.message).toMatch(/cut off/);
+      // A single PUT signed for one chunk, sent to another chunk's URL.
+      const other = await call('PUT', `/dp/v1/chunks/${chunks[1]!.id}?packageId=${A}`, {
+        body: chunks[1]!.bytes,
+        frames: framesOf(chunks.slice(0, 1)),
+      });
+      expect(other.status).toBe(401);
+      expect(await missingOf(v1.ids)).toEqual(v1.ids);
+      expect((await call('GET', `/dp/v1/packages/${A}`)).json().pending).toMatchObject({ chunks: 0 });
+    });
+
+    it('refuses a replayed frame-signed batch, and frame signing on any other request', async () => {
+      const chunks = chunksOf(v1, v1.ids.slice(0, 2));
+      const body = encodeChunkBatch(chunks);
+      const headers = signRequest({
+        secret: SECRET,
+        method: 'POST',
+        pathAndQuery: batchUrl,
+        chunkFramesSha256: chunkFramesDigest(framesOf(chunks)),
+        clock,
+      });
+      const send = () =>
+        app.inject({
+          method: 'POST',
+          url: batchUrl,
+          headers: { ...headers, 'content-type': 'application/octet-stream' },
+          payload: body,
+        });
+      expect((await send()).statusCode).toBe(200);
+      const again = await send();
+      expect(again.statusCode).toBe(401);
+      expect(again.json<AgentJson>().error.details.reason).toBe('replayed');
+
+      // Only chunk uploads may leave their body's bytes to the chunk ids: a manifest must sign its body.
+      const manifest = await call('PUT', activateUrl(v1), { body: v1.manifestBytes, frames: [] });
+      expect(manifest.status).toBe(401);
+      expect(manifest.json().error.details.reason).toBe('malformed');
+      const missing = await call('POST', '/dp/v1/chunks/missing', {
+        json: { packageId: A, ids: v1.ids },
+        frames: [],
+      });
+      expect(missing.json().error.details.reason).toBe('malformed');
+      expect((await call('GET', `/dp/v1/packages/${A}`)).json()).toMatchObject({ version: null });
+    });
   });
 
   it('answers 400 naming the field for bad ids, versions, bodies and content types, and 413 for a body over the limit', async () => {

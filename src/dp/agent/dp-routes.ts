@@ -1,22 +1,26 @@
 /**
  * The `/dp/v1` routes (design §4) over one FolderDpStore. Authentication runs first, in `onRequest`, from
  * the signed headers alone: a request without the site's signature is answered 401 before its body is
- * read and before anything touches the store. The body is then checked against its signed hash.
+ * read and before anything touches the store. The body is then checked against its signed digest: its
+ * SHA-256, or for chunk uploads signed in mode `chunk-frames-v1` the ids and lengths of its chunks (their
+ * bytes are hashed against their ids by the store before any is kept, so each pushed byte is hashed once).
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isSitecastError, type Clock } from '../../kernel/index.js';
 import {
+  CHUNK_FRAMES_SHA256_HEADER,
   CONTENT_SHA256_HEADER,
   ReplayGuard,
   grantTokenOf,
   keyIdOf,
   verifyBodyHash,
+  verifyChunkFramesDigest,
   verifyReadGrant,
   verifyRequest,
 } from '../auth/index.js';
-import { decodeChunkBatch } from '../http/chunk-batch.js';
+import { chunkFramesDigest, decodeChunkBatch } from '../http/chunk-batch.js';
 import type { DpChunk } from '../dp-adapter.js';
 import { missingRequest, pullRequest, type PendingProgress } from '../http/dp-wire.js';
 import type { FolderDpStore } from '../local-folder/index.js';
@@ -83,38 +87,62 @@ export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
   const { store, view, log, stats } = o;
   /** Requests authenticated by a read grant (../auth/read-grant.ts): they may only read a chunk. */
   const granted = new WeakSet<FastifyRequest>();
+  /** Requests that signed their chunk frames, not their body: the frames are checked in `preHandler`. */
+  const framesSigned = new WeakSet<FastifyRequest>();
+  /** A batch's chunks as decoded for that check, so the route does not decode them again. */
+  const decodedBatches = new WeakMap<FastifyRequest, DpChunk[]>();
+  const batchRoute = `${app.prefix}/chunks/batch`;
+  const chunkRoute = `${app.prefix}/chunks/:id`;
+  const isChunkUpload = (request: FastifyRequest): boolean =>
+    (request.method === 'POST' && request.routeOptions.url === batchRoute) ||
+    (request.method === 'PUT' && request.routeOptions.url === chunkRoute);
 
   app.addHook('onRequest', (request, _reply, done) => {
     const grant = grantTokenOf(request.headers.authorization);
-    if (
-      grant !== null &&
-      request.method === 'GET' &&
-      request.routeOptions.url === `${app.prefix}/chunks/:id`
-    ) {
+    if (grant !== null && request.method === 'GET' && request.routeOptions.url === chunkRoute) {
       verifyReadGrant(o.secret, grant, o.clock.now());
       granted.add(request);
       return done();
     }
-    verifyRequest({
+    const verified = verifyRequest({
       secret: o.secret,
       method: request.method,
       pathAndQuery: request.raw.url ?? request.url,
       authorization: request.headers.authorization,
       contentSha256: headerOf(request, CONTENT_SHA256_HEADER),
+      chunkFramesSha256: headerOf(request, CHUNK_FRAMES_SHA256_HEADER),
+      chunkFramesAllowed: isChunkUpload(request),
       clock: o.clock,
       replay,
       ...(o.skewMs !== undefined && { skewMs: o.skewMs }),
     });
+    if (verified.bodyDigest !== 'body') framesSigned.add(request);
     done();
   });
   app.addHook('preHandler', (request, _reply, done) => {
     if (granted.has(request)) return done();
+    if (framesSigned.has(request)) {
+      verifyChunkFramesDigest(headerOf(request, CHUNK_FRAMES_SHA256_HEADER) ?? '', framesDigestOf(request));
+      return done();
+    }
     verifyBodyHash(
       headerOf(request, CONTENT_SHA256_HEADER) ?? '',
       Buffer.isBuffer(request.body) ? request.body : undefined,
     );
     done();
   });
+
+  /** The frame digest of a chunk upload's body: a batch's frames, or the one chunk of `PUT /chunks/:id`. */
+  function framesDigestOf(request: FastifyRequest): string {
+    const body = bodyOf(request, 'application/octet-stream');
+    if (request.method === 'PUT') {
+      const { id } = parsed(chunkParams, request.params, 'path');
+      return chunkFramesDigest([{ id, length: body.length }]);
+    }
+    const chunks = decodeChunkBatch(body);
+    decodedBatches.set(request, chunks);
+    return chunkFramesDigest(chunks.map((c) => ({ id: c.id, length: c.bytes.length })));
+  }
 
   /** Runs a long operation, answering 202 when the request named an operation id and it is still running. */
   async function longOperation<T>(
@@ -152,7 +180,8 @@ export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
 
   app.post('/chunks/batch', { bodyLimit: BATCH_BODY_LIMIT }, async (request) => {
     const { packageId } = parsed(packageQuery, request.query, 'query');
-    const chunks = decodeChunkBatch(bodyOf(request, 'application/octet-stream'));
+    const chunks =
+      decodedBatches.get(request) ?? decodeChunkBatch(bodyOf(request, 'application/octet-stream'));
     await storeCounted(packageId, chunks);
     return { ok: true, chunks: chunks.length };
   });

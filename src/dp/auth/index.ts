@@ -1,5 +1,6 @@
 export {
   AUTH_SCHEME,
+  CHUNK_FRAMES_SHA256_HEADER,
   CONTENT_SHA256_HEADER,
   DEFAULT_SKEW_MS,
   isAuthFailure,
@@ -7,10 +8,13 @@ export {
   sha256OfBody,
   signRequest,
   verifyBodyHash,
+  verifyChunkFramesDigest,
   verifyRequest,
   type AuthFailureReason,
+  type BodyDigestMode,
   type SignInput,
   type SignedHeaders,
+  type VerifiedRequest,
   type VerifyInput,
 } from './request-signing.js';
 export { ReplayGuard } from './replay-guard.js';

@@ -5,7 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../kernel/index.js';
 import { ensureSecretFile, readSecretFile } from './dp-secret.js';
 import { ReplayGuard } from './replay-guard.js';
-import { keyIdOf, signRequest, verifyBodyHash, verifyRequest, type VerifyInput } from './request-signing.js';
+import {
+  keyIdOf,
+  sha256OfBody,
+  signRequest,
+  verifyBodyHash,
+  verifyChunkFramesDigest,
+  verifyRequest,
+  type VerifyInput,
+} from './request-signing.js';
 
 const secret = 'a-secret-of-enough-length-0123456789';
 const path = '/dp/v1/chunks/batch?packageId=PS100001';
@@ -22,7 +30,24 @@ function signed(
     body: overrides.body ?? body,
     clock,
   });
-  return { authorization: headers.authorization, contentSha256: headers['x-content-sha256'] };
+  return { authorization: headers.authorization, contentSha256: headers['x-content-sha256']! };
+}
+
+/** A chunk upload signed in mode chunk-frames-v1 (the digest stands for ../http/chunk-batch.ts's). */
+const framesDigest = sha256OfBody(Buffer.from('frames of the batch'));
+function framesSigned(clock: FakeClock, digest = framesDigest) {
+  const headers = signRequest({
+    secret,
+    method: 'POST',
+    pathAndQuery: path,
+    chunkFramesSha256: digest,
+    clock,
+  });
+  return {
+    authorization: headers.authorization,
+    contentSha256: headers['x-content-sha256'],
+    chunkFramesSha256: headers['x-chunk-frames-sha256'],
+  };
 }
 
 function reasonOf(fn: () => unknown): unknown {
@@ -40,7 +65,7 @@ function reasonOf(fn: () => unknown): unknown {
 
 function verify(
   clock: FakeClock,
-  h: { authorization?: string; contentSha256?: string },
+  h: { authorization?: string; contentSha256?: string; chunkFramesSha256?: string },
   over: Partial<VerifyInput> = {},
 ) {
   return verifyRequest({
@@ -49,6 +74,7 @@ function verify(
     pathAndQuery: path,
     authorization: h.authorization,
     contentSha256: h.contentSha256,
+    chunkFramesSha256: h.chunkFramesSha256,
     clock,
     ...over,
   });
@@ -58,7 +84,7 @@ describe('DP request signing', () => {
   it('accepts a genuine request, and its body', () => {
     const clock = new FakeClock();
     const h = signed(clock);
-    expect(verify(clock, h)).toEqual({ keyId: keyIdOf(secret), ts: clock.now() });
+    expect(verify(clock, h)).toEqual({ keyId: keyIdOf(secret), ts: clock.now(), bodyDigest: 'body' });
     expect(() => verifyBodyHash(h.contentSha256, body)).not.toThrow();
     expect(h.authorization).toMatch(
       /^Sitecast-HMAC keyId=[0-9a-f]{16}, ts=\d+, nonce=[0-9a-f]{32}, sig=[0-9a-f]{64}$/,
@@ -124,6 +150,95 @@ describe('DP request signing', () => {
     clock.advance(5 * 60_000 + 1);
     expect(reasonOf(() => verify(clock, signed(clock), { replay }))).toBe('accepted');
     expect(replay.size).toBe(1);
+  });
+});
+
+describe('DP request signing, chunk-frames-v1 mode', () => {
+  it('signs the frame digest instead of the body, and accepts it where chunk frames are allowed', () => {
+    const clock = new FakeClock();
+    const h = framesSigned(clock);
+    expect(h.contentSha256).toBeUndefined();
+    expect(h.chunkFramesSha256).toBe(framesDigest);
+    expect(verify(clock, h, { chunkFramesAllowed: true })).toEqual({
+      keyId: keyIdOf(secret),
+      ts: clock.now(),
+      bodyDigest: 'chunk-frames-v1',
+    });
+    expect(() => verifyChunkFramesDigest(h.chunkFramesSha256!, framesDigest)).not.toThrow();
+    expect(reasonOf(() => verifyChunkFramesDigest(h.chunkFramesSha256!, sha256OfBody(body)))).toBe(
+      'ACCESS_DENIED:body',
+    );
+    expect(reasonOf(() => verifyChunkFramesDigest(h.chunkFramesSha256!, 'not hex'))).toBe(
+      'ACCESS_DENIED:body',
+    );
+  });
+
+  it('refuses frame signing on a request that must sign its body, and both digests at once', () => {
+    const clock = new FakeClock();
+    const h = framesSigned(clock);
+    expect(reasonOf(() => verify(clock, h))).toBe('ACCESS_DENIED:malformed');
+    expect(reasonOf(() => verify(clock, h, { chunkFramesAllowed: false }))).toBe('ACCESS_DENIED:malformed');
+    expect(
+      reasonOf(() => verify(clock, { ...h, contentSha256: framesDigest }, { chunkFramesAllowed: true })),
+    ).toBe('ACCESS_DENIED:malformed');
+    expect(
+      reasonOf(() =>
+        verify(clock, { ...h, chunkFramesSha256: 'F'.repeat(64) }, { chunkFramesAllowed: true }),
+      ),
+    ).toBe('ACCESS_DENIED:malformed');
+  });
+
+  it('never lets a frame digest pass for a body digest, or the other way round', () => {
+    const clock = new FakeClock();
+    // The same 64 hex digits, signed in one mode and presented in the other.
+    const frames = framesSigned(clock, sha256OfBody(body));
+    expect(
+      reasonOf(() =>
+        verify(clock, { authorization: frames.authorization, contentSha256: frames.chunkFramesSha256 }),
+      ),
+    ).toBe('ACCESS_DENIED:signature');
+    const whole = signed(clock);
+    expect(
+      reasonOf(() =>
+        verify(
+          clock,
+          { authorization: whole.authorization, chunkFramesSha256: whole.contentSha256 },
+          { chunkFramesAllowed: true },
+        ),
+      ),
+    ).toBe('ACCESS_DENIED:signature');
+    const other = framesSigned(clock, sha256OfBody(Buffer.from('other frames')));
+    expect(
+      reasonOf(() =>
+        verify(
+          clock,
+          { ...frames, chunkFramesSha256: other.chunkFramesSha256 },
+          { chunkFramesAllowed: true },
+        ),
+      ),
+    ).toBe('ACCESS_DENIED:signature');
+  });
+
+  it('refuses a replayed frame-signed request', () => {
+    const clock = new FakeClock();
+    const replay = new ReplayGuard(0);
+    const h = framesSigned(clock);
+    expect(reasonOf(() => verify(clock, h, { replay, chunkFramesAllowed: true }))).toBe('accepted');
+    expect(reasonOf(() => verify(clock, h, { replay, chunkFramesAllowed: true }))).toBe(
+      'ACCESS_DENIED:replayed',
+    );
+  });
+
+  it('refuses a frame digest that is not SHA-256 hex when signing', () => {
+    expect(() =>
+      signRequest({
+        secret,
+        method: 'POST',
+        pathAndQuery: path,
+        chunkFramesSha256: 'xyz',
+        clock: new FakeClock(),
+      }),
+    ).toThrow(/chunkFramesSha256/);
   });
 });
 

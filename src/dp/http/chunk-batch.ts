@@ -3,7 +3,12 @@
  * `[32-byte raw SHA-256 id][u32 big-endian length][length bytes]`, nothing before, between or after.
  * Content-Type `application/octet-stream`. A body that does not split exactly into such records is refused
  * whole (INVALID_PARAMETER naming the byte offset), so a cut-off upload never stores a partial chunk.
+ *
+ * The site signs the batch's frame headers, not its bytes (`chunkFramesDigest`, signing mode
+ * `chunk-frames-v1` in ../auth): the agent hashes every chunk against its id before storing any, so a
+ * changed byte is HASH_MISMATCH there, and a changed, added, dropped or reordered frame fails the signature.
  */
+import { createHash } from 'node:crypto';
 import { SitecastError } from '../../kernel/index.js';
 import type { DpChunk } from '../dp-adapter.js';
 
@@ -13,24 +18,57 @@ const HEADER_BYTES = ID_BYTES + 4;
 /** Bytes the framing adds per chunk. */
 export const CHUNK_FRAME_OVERHEAD = HEADER_BYTES;
 
+/** Prefix of the hashed frame headers: a frame digest cannot equal the SHA-256 of any chunk batch body. */
+const FRAMES_DOMAIN = Buffer.from('sitecast-chunk-frames-v1\0');
+
+/** One frame header: the chunk's id and byte length. */
+export interface ChunkFrame {
+  readonly id: string;
+  readonly length: number;
+}
+
+/**
+ * SHA-256 (hex) of `sitecast-chunk-frames-v1\0` followed by each frame header in order (32-byte id,
+ * u32 big-endian length) — exactly the headers of the batch body, without the chunk bytes.
+ */
+export function chunkFramesDigest(frames: readonly ChunkFrame[]): string {
+  const headers = Buffer.allocUnsafe(frames.length * HEADER_BYTES);
+  frames.forEach((f, i) => writeHeader(headers, i * HEADER_BYTES, f.id, f.length));
+  return createHash('sha256').update(FRAMES_DOMAIN).update(headers).digest('hex');
+}
+
 export function encodeChunkBatch(chunks: readonly DpChunk[]): Buffer {
   const parts: Buffer[] = [];
   for (const chunk of chunks) {
-    if (!/^[0-9a-f]{64}$/.test(chunk.id)) {
-      throw new SitecastError(
-        'INVALID_PARAMETER',
-        `chunk id ${JSON.stringify(chunk.id)} must be 64 lowercase hex digits`,
-        {
-          field: 'id',
-        },
-      );
-    }
     const header = Buffer.allocUnsafe(HEADER_BYTES);
-    header.write(chunk.id, 0, ID_BYTES, 'hex');
-    header.writeUInt32BE(chunk.bytes.length, ID_BYTES);
+    writeHeader(header, 0, chunk.id, chunk.bytes.length);
     parts.push(header, chunk.bytes);
   }
   return Buffer.concat(parts);
+}
+
+function writeHeader(target: Buffer, at: number, id: string, length: number): void {
+  if (!/^[0-9a-f]{64}$/.test(id)) {
+    throw new SitecastError(
+      'INVALID_PARAMETER',
+      `chunk id ${JSON.stringify(id)} must be 64 lowercase hex digits`,
+      {
+        field: 'id',
+      },
+    );
+  }
+  if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) {
+    throw new SitecastError(
+      'INVALID_PARAMETER',
+      `chunk ${id}: length ${length} does not fit a frame header`,
+      {
+        field: 'length',
+        id,
+      },
+    );
+  }
+  target.write(id, at, ID_BYTES, 'hex');
+  target.writeUInt32BE(length, at + ID_BYTES);
 }
 
 /** The chunks of a batch body (views into `body`, not copies). */

@@ -27,6 +27,11 @@ export interface DpRequest {
   /** Path under the base URL, with its query, e.g. `/dp/v1/chunks/batch?packageId=PS100001`. */
   readonly path: string;
   readonly body?: Buffer;
+  /**
+   * A chunk upload's frame digest (./chunk-batch.ts `chunkFramesDigest`): signed instead of the body's
+   * SHA-256, which is then not computed (the agent checks every chunk against its id).
+   */
+  readonly chunkFramesSha256?: string;
   readonly contentType?: 'application/json' | 'application/octet-stream' | typeof MANIFEST_DELTA_MEDIA_TYPE;
   readonly signal?: AbortSignal | undefined;
   /** What the call does, for messages: `putChunks PS100001`. */
@@ -105,7 +110,9 @@ export class DpHttpClient {
         secret: this.#secret,
         method: request.method,
         pathAndQuery,
-        ...(request.body && { body: request.body }),
+        ...(request.chunkFramesSha256 !== undefined
+          ? { chunkFramesSha256: request.chunkFramesSha256 }
+          : request.body && { body: request.body }),
         clock: this.#clock,
       }),
       accept: 'application/json, application/octet-stream',

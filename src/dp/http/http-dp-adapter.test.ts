@@ -3,6 +3,8 @@
  * remote DP behaves (bytes, states, errors and their details) exactly as a local one. Then what only the
  * HTTP adapter can meet: a wrong secret, an agent that is down or hangs, a cancelled call.
  */
+import { createHash } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ import {
   treeDigests,
   type BuiltVersion,
 } from '../local-folder/package-builder.test-helpers.js';
+import { chunkFramesDigest } from './chunk-batch.js';
 import { HttpDpAdapter } from './http-dp-adapter.js';
 
 const SECRET = 'adapter-test-secret-0123456789abcdef';
@@ -250,4 +253,70 @@ describe('HttpDpAdapter: what only a remote DP meets', () => {
     await install(dp, v1);
     expect(await dp.packageState(A)).toEqual({ version: 1, manifestId: v1.manifestId });
   });
+
+  it('signs chunk batches by their frames, and by their whole body for an agent that predates that', async () => {
+    // A stand-in agent recording what each batch was signed with; `legacy` refuses frame digests as an
+    // agent from before chunk-frames-v1 does (its verifyRequest finds no x-content-sha256: 401 malformed).
+    const seen: string[] = [];
+    let legacy = false;
+    const server = createHttpServer((request, response) => {
+      const parts: Buffer[] = [];
+      request.on('data', (b: Buffer) => parts.push(b));
+      request.on('end', () => {
+        const body = Buffer.concat(parts);
+        const h: IncomingHttpHeaders = request.headers;
+        const frames = h['x-chunk-frames-sha256'];
+        let status = 200;
+        if (frames !== undefined) {
+          seen.push(`frames ${frames === digestOf(body) ? 'match' : 'differ'}`);
+          if (legacy) status = 401;
+        } else {
+          const whole = createHash('sha256').update(body).digest('hex');
+          seen.push(`body ${h['x-content-sha256'] === whole ? 'match' : 'differ'}`);
+        }
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify(
+            status === 200
+              ? { ok: true }
+              : {
+                  error: {
+                    code: '0x80070005',
+                    name: 'ACCESS_DENIED',
+                    message: 'x-content-sha256 must be the body SHA-256 in lower-case hex',
+                    details: { field: 'authorization', reason: 'malformed' },
+                  },
+                },
+          ),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const chunks = chunksOf(v1, v1.ids.slice(0, 3));
+      await new HttpDpAdapter({ url, secret: SECRET }).putChunks(A, chunks);
+      expect(seen).toEqual(['frames match']);
+      legacy = true;
+      seen.length = 0;
+      const old = new HttpDpAdapter({ url, secret: SECRET });
+      await old.putChunks(A, chunks);
+      await old.putChunks(A, chunks);
+      expect(seen).toEqual(['frames match', 'body match', 'body match']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
+
+/** The frame digest of a chunk batch body, decoded the simple way (36-byte headers, then the bytes). */
+function digestOf(body: Buffer): string {
+  const frames: { id: string; length: number }[] = [];
+  for (let at = 0; at < body.length;) {
+    const length = body.readUInt32BE(at + 32);
+    frames.push({ id: body.toString('hex', at, at + 32), length });
+    at += 36 + length;
+  }
+  return chunkFramesDigest(frames);
+}

@@ -16,7 +16,7 @@ import type {
   DpPackageState,
   DpVerifyReport,
 } from '../dp-adapter.js';
-import { CHUNK_FRAME_OVERHEAD, encodeChunkBatch } from './chunk-batch.js';
+import { CHUNK_FRAME_OVERHEAD, chunkFramesDigest, encodeChunkBatch } from './chunk-batch.js';
 import { DpHttpClient, type DpHttpClientOptions, type DpRequest } from './dp-http-client.js';
 import {
   DP_API_PREFIX,
@@ -52,6 +52,8 @@ export class HttpDpAdapter implements DpAdapter {
   readonly #batchBytes: number;
   readonly #idsPerQuery: number;
   readonly #batchAttempts: number;
+  /** False once the agent refused a frame-signed batch as malformed (it predates `chunk-frames-v1`). */
+  #signFrames = true;
 
   constructor(options: HttpDpAdapterOptions) {
     this.#batchAttempts = options.batchAttempts ?? 6;
@@ -123,18 +125,7 @@ export class HttpDpAdapter implements DpAdapter {
           landedMaybe = false;
           if (batch.length === 0) return;
         }
-        await this.client.json(
-          {
-            method: 'POST',
-            path: `${DP_API_PREFIX}/chunks/batch?packageId=${encodeURIComponent(packageId)}`,
-            body: encodeChunkBatch(batch),
-            contentType: 'application/octet-stream',
-            signal,
-            context: `putChunks ${packageId}`,
-            retryBroken: false,
-          },
-          okResponse.passthrough(),
-        );
+        await this.#postBatch(packageId, batch, signal);
         return;
       } catch (e) {
         if (!isSitecastError(e, 'DP_UNAVAILABLE') || attempt >= this.#batchAttempts || signal?.aborted)
@@ -146,6 +137,36 @@ export class HttpDpAdapter implements DpAdapter {
         );
       }
     }
+  }
+
+  /**
+   * One POST of a batch, signing its frame headers rather than its bytes (the agent hashes each chunk
+   * against its id); an agent that refuses that as malformed predates it and gets whole-body signing.
+   */
+  async #postBatch(packageId: string, batch: readonly DpChunk[], signal?: AbortSignal): Promise<void> {
+    const request: DpRequest = {
+      method: 'POST',
+      path: `${DP_API_PREFIX}/chunks/batch?packageId=${encodeURIComponent(packageId)}`,
+      body: encodeChunkBatch(batch),
+      contentType: 'application/octet-stream',
+      signal,
+      context: `putChunks ${packageId}`,
+      retryBroken: false,
+    };
+    if (this.#signFrames) {
+      const frames = batch.map((c) => ({ id: c.id, length: c.bytes.length }));
+      try {
+        await this.client.json(
+          { ...request, chunkFramesSha256: chunkFramesDigest(frames) },
+          okResponse.passthrough(),
+        );
+        return;
+      } catch (e) {
+        if (!(isSitecastError(e, 'ACCESS_DENIED') && e.details.reason === 'malformed')) throw e;
+        this.#signFrames = false;
+      }
+    }
+    await this.client.json(request, okResponse.passthrough());
   }
 
   async activate(

@@ -1,6 +1,12 @@
 export { HttpDpAdapter, type HttpDpAdapterOptions } from './http-dp-adapter.js';
 export { DpHttpClient, normaliseBaseUrl, type DpHttpClientOptions } from './dp-http-client.js';
-export { decodeChunkBatch, encodeChunkBatch, CHUNK_FRAME_OVERHEAD } from './chunk-batch.js';
+export {
+  chunkFramesDigest,
+  decodeChunkBatch,
+  encodeChunkBatch,
+  CHUNK_FRAME_OVERHEAD,
+  type ChunkFrame,
+} from './chunk-batch.js';
 export {
   DP_API_PREFIX,
   type AgentHealth,
