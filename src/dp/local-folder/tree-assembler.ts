@@ -37,6 +37,11 @@ export interface AssembleResult {
 }
 
 const maxOpenSeeds = 16;
+/** Bytes read at once from a chunk's file: chunks received or seeded in a row sit next to each other. */
+const readWindowBytes = 8 * 1024 * 1024;
+/** Bytes gathered before one positional writev; buffers per call stay under IOV_MAX (1024). */
+const writeGatherBytes = 8 * 1024 * 1024;
+const writeGatherBuffers = 512;
 
 export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw new SitecastError('CANCELLED', `${what} cancelled`);
@@ -65,6 +70,7 @@ export async function assembleTree(input: AssembleInput): Promise<AssembleResult
     for (const file of input.manifest.files) {
       const path = pathInside(input.stagingDir, file.path);
       const handle = await open(path, 'wx', 0o600);
+      const out = new GatheredWriter(handle);
       try {
         let offset = 0;
         for (const chunk of file.chunks) {
@@ -73,12 +79,15 @@ export async function assembleTree(input: AssembleInput): Promise<AssembleResult
           if (!bytes) missing.add(chunk.id);
           // Once something is missing the tree will be thrown away: keep looking only to list every gap.
           else if (missing.size === 0) {
-            await handle.write(bytes, 0, bytes.length, offset);
+            await out.write(bytes, offset);
             bytesWritten += bytes.length;
           }
           offset += chunk.size;
         }
-        if (missing.size === 0) await handle.sync();
+        if (missing.size === 0) {
+          await out.flush();
+          await handle.sync();
+        }
       } finally {
         await handle.close();
       }
@@ -114,7 +123,46 @@ function directoriesOf(manifest: Manifest): string[] {
   return [...dirs].sort();
 }
 
+/** Positional writes of consecutive ranges gathered into one writev of up to 8 MiB. */
+class GatheredWriter {
+  private buffers: Buffer[] = [];
+  private at = 0;
+  private bytes = 0;
+
+  constructor(private readonly handle: FileHandle) {}
+
+  async write(bytes: Buffer, position: number): Promise<void> {
+    if (this.buffers.length > 0 && this.at + this.bytes !== position) await this.flush();
+    if (this.buffers.length === 0) this.at = position;
+    this.buffers.push(bytes);
+    this.bytes += bytes.length;
+    if (this.bytes >= writeGatherBytes || this.buffers.length >= writeGatherBuffers) await this.flush();
+  }
+
+  /** Writes what is gathered, all of it: a short write (a filling disk) continues until the error comes. */
+  async flush(): Promise<void> {
+    let buffers = this.buffers;
+    let position = this.at;
+    this.buffers = [];
+    this.at += this.bytes;
+    this.bytes = 0;
+    while (buffers.length > 0) {
+      const { bytesWritten } = await this.handle.writev(buffers, position);
+      if (bytesWritten === 0)
+        throw new SitecastError('DISK_FULL', `writing at offset ${position}: nothing was written`);
+      position += bytesWritten;
+      let skip = bytesWritten;
+      while (buffers.length > 0 && skip >= buffers[0]!.length) {
+        skip -= buffers[0]!.length;
+        buffers = buffers.slice(1);
+      }
+      if (skip > 0) buffers = [buffers[0]!.subarray(skip), ...buffers.slice(1)];
+    }
+  }
+}
+
 class ChunkSource {
+  private window: { readonly file: string; readonly start: number; readonly bytes: Buffer } | null = null;
   private readonly handles = new Map<string, FileHandle | null>();
   private readonly badSeeds = new Set<string>();
 
@@ -148,13 +196,29 @@ class ChunkSource {
     return null;
   }
 
+  /**
+   * The range's bytes, read through a window of up to 8 MiB of its file: the next chunks of a batch file
+   * (or of a seed tree) usually follow, so one read serves many. The caller hashes what it gets.
+   */
   private async readRange(seed: SeedRange): Promise<Buffer | null> {
+    const w = this.window;
+    if (
+      w &&
+      w.file === seed.file &&
+      seed.offset >= w.start &&
+      seed.offset + seed.size <= w.start + w.bytes.length
+    ) {
+      return w.bytes.subarray(seed.offset - w.start, seed.offset - w.start + seed.size);
+    }
     try {
       const handle = await this.handle(seed.file);
       if (!handle) return null;
-      const buffer = Buffer.allocUnsafe(seed.size);
-      const { bytesRead } = await handle.read(buffer, 0, seed.size, seed.offset);
-      return bytesRead === seed.size ? buffer : null;
+      // A new buffer per window: slices of the previous one may still wait in a writer.
+      const buffer = Buffer.allocUnsafe(Math.max(seed.size, readWindowBytes));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, seed.offset);
+      if (bytesRead < seed.size) return null;
+      this.window = { file: seed.file, start: seed.offset, bytes: buffer.subarray(0, bytesRead) };
+      return buffer.subarray(0, seed.size);
     } catch {
       // An unreadable seed (removed by another package's switch, EIO, …) is simply not a source.
       return null;
