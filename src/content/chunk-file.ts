@@ -19,7 +19,7 @@ import { SitecastError } from '../kernel/index.js';
 import { cutLength, type Chunker } from './fastcdc.js';
 import { cancelledError, fsError, readError } from './read-error.js';
 import { PENDING, type FileChunk, type SegmentStream } from './segment-stream.js';
-import { planSegments } from './segment-plan.js';
+import { NO_FORCED_CUTS, planSegments, type ForcedCuts } from './segment-plan.js';
 
 /** Tasks submitted ahead of the segment being consumed, at most (each holds a small stream object). */
 const maxTasksAhead = 256;
@@ -29,7 +29,15 @@ export interface SegmentRunner {
   readonly segmentBytes: number;
   /** Segments submitted ahead of the one being read. */
   readonly lookahead: number;
-  submit(path: string, start: number, end: number, fileSize: number, urgent: boolean): SegmentStream;
+  /** `whole`: the chain is one chunk, [start, fileSize) (a region no longer than the maximum chunk). */
+  submit(
+    path: string,
+    start: number,
+    end: number,
+    fileSize: number,
+    urgent: boolean,
+    whole?: boolean,
+  ): SegmentStream;
   /** Counters of the stitching work, for benchmarks and tests. */
   readonly stats: StitchStats;
 }
@@ -47,8 +55,8 @@ export async function* chunkFileInSegments(
   path: string,
   size: number,
   signal: AbortSignal | undefined,
-  /** Forced cuts (ascending, inside (0, size)): chains restart at each, as if each region were a file. */
-  cuts: readonly number[] = [],
+  /** Forced cuts: chains restart at each, as if each region were a file; some regions whole (segment-plan.ts). */
+  forced: ForcedCuts = NO_FORCED_CUTS,
 ): AsyncGenerator<FileChunk> {
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new SitecastError('INVALID_PARAMETER', `file size of ${path} must be a non-negative integer`, {
@@ -59,7 +67,9 @@ export async function* chunkFileInSegments(
   if (signal?.aborted) throw cancelledError(path);
   if (size === 0) return;
   const segBytes = runner.segmentBytes;
-  const plan = planSegments(size, segBytes, cuts);
+  // A whole region longer than the maximum chunk would be cut at the maximum by the workers.
+  const wholeMaxBytes = Math.min(forced.wholeMaxBytes, runner.chunker.maxSize);
+  const plan = planSegments(size, segBytes, { ...forced, wholeMaxBytes });
   const segments = plan.length;
   const streams = new Map<number, SegmentStream>();
   let submitted = 0;
@@ -81,10 +91,10 @@ export async function* chunkFileInSegments(
     for (let i = 0; i < segments; i++) {
       for (; submitted < segments && ahead(i); submitted++) {
         const p = plan[submitted]!;
-        streams.set(submitted, runner.submit(path, p.start, p.end, p.dataEnd, false));
+        streams.set(submitted, runner.submit(path, p.start, p.end, p.dataEnd, false, p.whole));
       }
       let stream = streams.get(i)!;
-      const { end: segEnd, dataEnd } = plan[i]!;
+      const { end: segEnd, dataEnd, whole } = plan[i]!;
       let readerBytes = 0;
       while (t < segEnd) {
         let c = stream.poll();
@@ -96,7 +106,7 @@ export async function* chunkFileInSegments(
         const target = c === undefined ? segEnd : c.offset;
         while (t < target && readerBytes < readerLimit) {
           if (signal?.aborted) throw cancelledError(path);
-          const own = await reader.chunkAt(t, dataEnd);
+          const own = await reader.chunkAt(t, dataEnd, whole);
           readerBytes += own.size;
           runner.stats.readerChunks++;
           runner.stats.readerBytes += own.size;
@@ -106,7 +116,7 @@ export async function* chunkFileInSegments(
         if (t < target) {
           stream.close();
           runner.stats.resubmits++;
-          stream = runner.submit(path, t, segEnd, dataEnd, true);
+          stream = runner.submit(path, t, segEnd, dataEnd, true, whole);
           streams.set(i, stream);
           readerBytes = 0;
           if (signal?.aborted) stream.fail(cancelledError(path));
@@ -141,8 +151,11 @@ class ReaderChunker {
     readonly chunker: Chunker,
   ) {}
 
-  /** The chunk at `offset` of a chain whose data ends at `dataEnd` (the file's end or a forced cut). */
-  async chunkAt(offset: number, dataEnd: number = this.size): Promise<FileChunk> {
+  /**
+   * The chunk at `offset` of a chain whose data ends at `dataEnd` (the file's end or a forced cut); with
+   * `whole`, the chunk is [offset, dataEnd) (no longer than the maximum chunk).
+   */
+  async chunkAt(offset: number, dataEnd: number = this.size, whole = false): Promise<FileChunk> {
     try {
       this.#fh ??= await open(this.path, 'r');
       const need = Math.min(this.chunker.maxSize, dataEnd - offset);
@@ -155,7 +168,7 @@ class ReaderChunker {
         }
         got += bytesRead;
       }
-      const size = cutLength(buf, 0, need, this.chunker);
+      const size = whole ? need : cutLength(buf, 0, need, this.chunker);
       const bytes = buf.subarray(0, size);
       return { offset, size, id: hash('sha256', bytes, 'hex'), bytes };
     } catch (e) {

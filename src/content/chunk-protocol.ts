@@ -25,6 +25,8 @@ export interface SegmentTask {
   readonly start: number;
   readonly end: number;
   readonly fileSize: number;
+  /** The chain is one chunk, [start, fileSize): a whole region no longer than the maximum chunk. */
+  readonly whole?: boolean;
 }
 
 export interface CancelMessage {

@@ -105,7 +105,7 @@ function cut(buf: Buf, start: number, end: number): number {
 }
 
 async function runTask(task: SegmentTask): Promise<void> {
-  const { taskId, path, start, end, fileSize } = task;
+  const { taskId, path, start, end, fileSize, whole } = task;
   const maxSize = chunker.maxSize;
   // No chunk that starts before `end` reaches past end + maxSize.
   const readLimit = Math.min(fileSize, end + maxSize);
@@ -139,7 +139,7 @@ async function runTask(task: SegmentTask): Promise<void> {
         if (cancelled.has(taskId)) return;
         continue;
       }
-      const len = cut(buf, rel, rel + need);
+      const len = whole === true ? need : cut(buf, rel, rel + need);
       starts.push(rel);
       sizes.push(len);
       ids.push(hash('sha256', buf.bytes.subarray(rel, rel + len), 'hex'));

@@ -16,6 +16,7 @@ import { blockBuffer, createBlockMemory } from './gear-wasm.js';
 import { FilesStream, type WholeFile, type WholeFileProblem } from './files-stream.js';
 import { cancelledError, readError } from './read-error.js';
 import { PENDING, SegmentStream, type ChunkRun, type FileChunk } from './segment-stream.js';
+import type { ForcedCuts } from './segment-plan.js';
 
 export interface ChunkerPoolOptions {
   /** Worker threads; default min(2, availableParallelism()). */
@@ -131,12 +132,13 @@ export class ChunkerPool implements SegmentRunner {
    * SHA-256 id and its bytes. Boundaries are exactly those of sequential FastCDC over the whole file.
    * A chunk's `bytes` are valid until the next chunk is requested (their buffer is then reused): copy them
    * to keep them. Fails with SOURCE_CHANGING when the file gets shorter while read, CANCELLED on abort.
-   * `cuts`: forced boundaries (ascending, inside the file), each starting a fresh chain (wim-boundaries.ts).
+   * `cuts`: forced boundaries (ascending, inside the file), each starting a fresh chain, and the regions
+   * between them kept whole (segment-plan.ts, wim-boundaries.ts).
    */
   chunkFile(
     path: string,
     size: number,
-    options: { signal?: AbortSignal; cuts?: readonly number[] } = {},
+    options: { signal?: AbortSignal; cuts?: ForcedCuts } = {},
   ): AsyncGenerator<FileChunk> {
     if (this.#closed) throw new SitecastError('CANCELLED', 'the chunker pool is closed');
     return chunkFileInSegments(this, path, size, options.signal, options.cuts);
@@ -185,10 +187,17 @@ export class ChunkerPool implements SegmentRunner {
   }
 
   /** Queues a segment task; `urgent` tasks go first and ignore the budget (a reader is blocked on them). */
-  submit(path: string, start: number, end: number, fileSize: number, urgent: boolean): SegmentStream {
+  submit(
+    path: string,
+    start: number,
+    end: number,
+    fileSize: number,
+    urgent: boolean,
+    whole = false,
+  ): SegmentStream {
     const taskId = this.#nextTaskId++;
     const stream = new SegmentStream(() => this.#release(taskId));
-    const message: SegmentTask = { type: 'task', taskId, path, start, end, fileSize };
+    const message: SegmentTask = { type: 'task', taskId, path, start, end, fileSize, whole };
     this.#enqueue({ message, stream, ...this.#fresh(path, end - start, urgent) });
     return stream;
   }

@@ -19,6 +19,7 @@ import { cancelledError, readError } from './read-error.js';
 import { walkSource, type SourceFile } from './source-walk.js';
 import type { ChunkId, ChunkRef, IngestSink, Manifest, ManifestFile, SnapshotOptions } from './types.js';
 import { sameFile } from './file-identity.js';
+import { NO_FORCED_CUTS } from './segment-plan.js';
 import { wimCutsOrNone } from './wim-boundaries.js';
 
 export interface SnapshotSourceOptions extends SnapshotOptions {
@@ -250,7 +251,7 @@ async function snapshotFile(
     expected = 0;
     const chunks: ChunkRef[] = [];
     try {
-      const cuts = wimAware ? await wimCutsOrNone(file.absolutePath, size) : [];
+      const cuts = wimAware ? await wimCutsOrNone(file.absolutePath, size) : NO_FORCED_CUTS;
       for await (const c of pool.chunkFile(file.absolutePath, size, { signal, cuts })) {
         chunks.push({ id: c.id, size: c.size });
         const adding = ingest.add(c.id, c.bytes);

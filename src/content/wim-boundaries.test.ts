@@ -33,6 +33,7 @@ function partlyCompressible(length: number, seed: number): Buffer {
 interface Blob {
   readonly offset: number;
   readonly storedSize: number;
+  readonly originalSize: number;
 }
 
 /** The blob table as `wimlib-imagex info --blobs` prints it (an independent reading). */
@@ -44,7 +45,29 @@ function wimlibBlobs(path: string): Blob[] {
     .map((b) => ({
       offset: Number(/Offset in WIM\s*=\s*(\d+)/.exec(b)![1]),
       storedSize: Number(/Compressed size\s*=\s*(\d+)/.exec(b)![1]),
+      originalSize: Number(/Uncompressed size\s*=\s*(\d+)/.exec(b)![1]),
     }));
+}
+
+/** Offsets where the compression chunks of a compressed blob start, read from its chunk table here. */
+function compressionChunkStarts(wim: Buffer, b: Blob): number[] {
+  if (b.storedSize === b.originalSize) return [];
+  const entries = Math.ceil(b.originalSize / (32 * KiB)) - 1;
+  const dataStart = b.offset + entries * 4;
+  const starts = [dataStart];
+  for (let i = 0; i < entries; i++) starts.push(dataStart + wim.readUInt32LE(b.offset + 4 * i));
+  return starts;
+}
+
+/** Start and end of the blob table, XML and integrity table, and the header's end. */
+function tableEdges(wim: Buffer): number[] {
+  const edges = [208];
+  for (const at of [0x30, 0x48, 0x7c]) {
+    const stored = wim.readUIntLE(at, 6);
+    const offset = Number(wim.readBigUInt64LE(at + 8));
+    if (stored > 0) edges.push(offset, offset + stored);
+  }
+  return edges;
 }
 
 function capture(root: string, wim: string, compress: 'LZX' | 'none'): void {
@@ -158,24 +181,38 @@ describe('wimCuts (pure)', () => {
 describe('planSegments', () => {
   it('without cuts is fixed-size segments whose chains run to the end of the file', () => {
     expect(planSegments(25, 10)).toEqual([
-      { start: 0, end: 10, dataEnd: 25 },
-      { start: 10, end: 20, dataEnd: 25 },
-      { start: 20, end: 25, dataEnd: 25 },
+      { start: 0, end: 10, dataEnd: 25, whole: false },
+      { start: 10, end: 20, dataEnd: 25, whole: false },
+      { start: 20, end: 25, dataEnd: 25, whole: false },
     ]);
   });
 
   it('never lets a segment or a chain cross a cut', () => {
-    expect(planSegments(25, 10, [3, 15])).toEqual([
-      { start: 0, end: 3, dataEnd: 3 },
-      { start: 3, end: 13, dataEnd: 15 },
-      { start: 13, end: 15, dataEnd: 15 },
-      { start: 15, end: 25, dataEnd: 25 },
+    expect(planSegments(25, 10, { cuts: [3, 15], wholeFrom: [], wholeMaxBytes: 0 })).toEqual([
+      { start: 0, end: 3, dataEnd: 3, whole: false },
+      { start: 3, end: 13, dataEnd: 15, whole: false },
+      { start: 13, end: 15, dataEnd: 15, whole: false },
+      { start: 15, end: 25, dataEnd: 25, whole: false },
+    ]);
+  });
+
+  it('keeps a region one chunk when it starts at a whole-region start and is short enough', () => {
+    expect(planSegments(40, 10, { cuts: [3, 15, 30], wholeFrom: [3, 15], wholeMaxBytes: 12 })).toEqual([
+      { start: 0, end: 3, dataEnd: 3, whole: false },
+      { start: 3, end: 15, dataEnd: 15, whole: true },
+      { start: 15, end: 25, dataEnd: 30, whole: false },
+      { start: 25, end: 30, dataEnd: 30, whole: false },
+      { start: 30, end: 40, dataEnd: 40, whole: false },
     ]);
   });
 
   it('rejects cuts out of order or outside the file, naming them', () => {
-    expect(() => planSegments(25, 10, [5, 5])).toThrow(/forced chunk cuts .* got 5 after 5/);
-    expect(() => planSegments(25, 10, [25])).toThrow(/inside \(0, 25\)/);
+    expect(() => planSegments(25, 10, { cuts: [5, 5], wholeFrom: [], wholeMaxBytes: 0 })).toThrow(
+      /forced chunk cuts .* got 5 after 5/,
+    );
+    expect(() => planSegments(25, 10, { cuts: [25], wholeFrom: [], wholeMaxBytes: 0 })).toThrow(
+      /inside \(0, 25\)/,
+    );
   });
 });
 
@@ -193,8 +230,9 @@ describe.skipIf(!hasWimlib() && process.env.CI !== 'true')('WIM-aware snapshot o
       capture(join(dir, 'tree'), wim, compress);
       const size = readFileSync(wim).length;
 
-      const cuts = await readWimCuts(wim, size);
-      const large = wimlibBlobs(wim).filter((b) => b.storedSize >= 64 * KiB);
+      const { cuts, wholeFrom, wholeMaxBytes } = await readWimCuts(wim, size);
+      const blobs = wimlibBlobs(wim);
+      const large = blobs.filter((b) => b.storedSize >= 64 * KiB);
       expect(large.length).toBeGreaterThanOrEqual(3);
       for (const b of large) {
         expect(cuts).toContain(b.offset);
@@ -205,17 +243,119 @@ describe.skipIf(!hasWimlib() && process.env.CI !== 'true')('WIM-aware snapshot o
       sink.expectIdentical(manifest, dir);
       const boundaries = cutsOfManifest(manifest);
       for (const c of cuts) expect(boundaries.has(c)).toBe(true);
-      // Inside each region the chunks are plain FastCDC of that region's bytes.
       const bytes = readFileSync(wim);
+      // Every cut is a resource boundary, a chunk table's end, or a compression-chunk boundary.
+      const allowed = new Set(tableEdges(bytes));
+      for (const b of blobs) {
+        allowed.add(b.offset).add(b.offset + b.storedSize);
+        for (const c of compressionChunkStarts(bytes, b)) allowed.add(c);
+      }
+      for (const c of cuts) expect(allowed.has(c)).toBe(true);
+      if (compress === 'LZX') {
+        const insideStreams = cuts.filter(
+          (c) => !blobs.some((b) => c === b.offset || c === b.offset + b.storedSize),
+        );
+        expect(insideStreams.length).toBeGreaterThan(large.length);
+      }
+      // Each region is one chunk when whole and short enough, else plain FastCDC of that region's bytes.
+      const whole = new Set(wholeFrom);
       const expected: number[] = [];
       const edges = [0, ...cuts, size];
       for (let r = 0; r + 1 < edges.length; r++) {
         const region = bytes.subarray(edges[r], edges[r + 1]);
-        for (const end of chunkBoundaries(region)) expected.push(edges[r]! + end);
+        if (whole.has(edges[r]!) && region.length <= wholeMaxBytes) expected.push(edges[r + 1]!);
+        else for (const end of chunkBoundaries(region)) expected.push(edges[r]! + end);
       }
       expect([...boundaries]).toEqual(expected);
     });
   }
+
+  it('sends only the changed compression chunks of a stream (and little around them) after a re-capture', async () => {
+    if (!hasWimlib()) throw new Error('wimlib-imagex is required under CI=true (apt-get install wimtools)');
+    const dir = tempDir();
+    const tree = join(dir, 'tree');
+    makeTree(tree);
+    const v1 = join(dir, 'v1.wim');
+    capture(tree, v1, 'LZX');
+    // An insertion before big-a.bin in the WIM (a new stream) and a 4 KiB overwrite in big-a.bin's middle.
+    writeFileSync(join(tree, 'aa-added.bin'), partlyCompressible(700 * KiB, 4));
+    const a = readFileSync(join(tree, 'big-a.bin'));
+    a.set(fastPseudoRandomBytes(4 * KiB, 5), 1536 * KiB);
+    writeFileSync(join(tree, 'big-a.bin'), a);
+    const v2 = join(dir, 'v2.wim');
+    capture(tree, v2, 'LZX');
+
+    const chunksOf = async (wim: string): Promise<Map<string, number>> => {
+      const { sink, manifest } = await snapshotWim(wim, true);
+      sink.expectIdentical(manifest, dir);
+      const out = new Map<string, number>();
+      let at = 0;
+      for (const c of manifest.files[0]!.chunks) {
+        out.set(c.id, at);
+        at += c.size;
+      }
+      return out;
+    };
+    const c1 = await chunksOf(v1);
+    const m2 = (await snapshotWim(v2, true)).manifest.files[0]!.chunks;
+    // big-a.bin: the v2 blob with the same uncompressed size as in v1, but a different place.
+    const bytes2 = readFileSync(v2);
+    const bigA = wimlibBlobs(v2).find((b) => b.originalSize === 3 * MiB + 777)!;
+    const starts = compressionChunkStarts(bytes2, bigA);
+    const bytes1 = readFileSync(v1);
+    const old = wimlibBlobs(v1).find((b) => b.originalSize === 3 * MiB + 777)!;
+    const oldChunks = new Set(
+      compressionChunkStarts(bytes1, old).map((s, i, all) =>
+        bytes1.subarray(s, all[i + 1] ?? old.offset + old.storedSize).toString('hex'),
+      ),
+    );
+    const changed = starts
+      .map((s, i) => [s, starts[i + 1] ?? bigA.offset + bigA.storedSize] as const)
+      .filter(([s, e]) => !oldChunks.has(bytes2.subarray(s, e).toString('hex')));
+    expect(changed.length).toBeGreaterThanOrEqual(1);
+    expect(changed.length).toBeLessThanOrEqual(2);
+    const changedBytes = changed.reduce((n, [s, e]) => n + e - s, 0);
+    // New chunks of v2 inside big-a's compressed data.
+    let sent = 0;
+    let at = 0;
+    for (const c of m2) {
+      const inside = at >= starts[0]! && at + c.size <= bigA.offset + bigA.storedSize;
+      if (inside && !c1.has(c.id)) {
+        sent += c.size;
+        // A new chunk touches the changed compression chunks: the rest came through the move intact.
+        expect(changed.some(([s, e]) => at < e + 256 * KiB && at + c.size > s - 256 * KiB)).toBe(true);
+      }
+      at += c.size;
+    }
+    expect(sent).toBeGreaterThanOrEqual(changedBytes);
+    // About one selected region of slack (measured: +29 KiB; FastCDC inside the stream: +156 KiB).
+    expect(sent).toBeLessThanOrEqual(changedBytes + 96 * KiB);
+  });
+
+  it('gives a stream whose chunk table is garbage its resource cuts only, and still reassembles it', async () => {
+    if (!hasWimlib()) throw new Error('wimlib-imagex is required under CI=true (apt-get install wimtools)');
+    const dir = tempDir();
+    makeTree(join(dir, 'tree'));
+    const wim = join(dir, 'install.wim');
+    capture(join(dir, 'tree'), wim, 'LZX');
+    const bytes = readFileSync(wim);
+    const bigA = wimlibBlobs(wim).find((b) => b.originalSize === 3 * MiB + 777)!;
+    const tableEnd = compressionChunkStarts(bytes, bigA)[0]!;
+    bytes.set(fastPseudoRandomBytes(tableEnd - bigA.offset, 8), bigA.offset);
+    writeFileSync(wim, bytes);
+
+    const { cuts } = await readWimCuts(wim, bytes.length);
+    expect(cuts).toContain(bigA.offset);
+    expect(cuts).toContain(tableEnd);
+    expect(cuts).toContain(bigA.offset + bigA.storedSize);
+    expect(cuts.filter((c) => c > tableEnd && c < bigA.offset + bigA.storedSize)).toEqual([]);
+    // The other large compressed streams still get compression-chunk cuts.
+    expect(cuts.length).toBeGreaterThan(
+      wimlibBlobs(wim).filter((b) => b.storedSize >= 64 * KiB).length * 2 + 4,
+    );
+    const { sink, manifest } = await snapshotWim(wim, true);
+    sink.expectIdentical(manifest, dir);
+  });
 
   it('chunks a .wim with a garbage blob table exactly as any other file, without failing', async () => {
     if (!hasWimlib()) throw new Error('wimlib-imagex is required under CI=true (apt-get install wimtools)');
@@ -228,7 +368,7 @@ describe.skipIf(!hasWimlib() && process.env.CI !== 'true')('WIM-aware snapshot o
     bytes.set(fastPseudoRandomBytes(400, 7), tableAt);
     writeFileSync(wim, bytes);
 
-    expect(await readWimCuts(wim, bytes.length)).toEqual([]);
+    expect(await readWimCuts(wim, bytes.length)).toEqual({ cuts: [], wholeFrom: [], wholeMaxBytes: 0 });
     const aware = await snapshotWim(wim, true);
     const plain = await snapshotWim(wim, false);
     aware.sink.expectIdentical(aware.manifest, dir);
