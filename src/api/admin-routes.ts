@@ -28,6 +28,8 @@ type Body = Readonly<Record<string, unknown>>;
 
 export function registerAdminRoutes(app: FastifyInstance, { site, log }: AdminRoutesOptions): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    // OData V4 (protocol §8.1.5): every response names the protocol version it was written in.
+    void reply.header('OData-Version', '4.0');
     const rawPath = request.url.split('?')[0]!.slice(wmiPrefix.length).replace(/^\//, '');
     let path: ResourcePath;
     try {
@@ -146,8 +148,13 @@ class Route {
     const record = await getInstance(this.site, cls, key);
     const select = (this.request.query as Record<string, unknown>).$select;
     const shown = typeof select === 'string' ? pick(record, cls, select) : record;
-    void this.reply.header('ETag', etagOf(cls, record));
-    // As the AdminService answers a key lookup: the instance in a one-element value array.
+    const etag = etagOf(cls, record);
+    void this.reply.header('ETag', etag);
+    // An OData V4 client (it states OData-MaxVersion) gets the single entity the protocol defines;
+    // scripts written for the AdminService get what it answers: the instance in a one-element value array.
+    if (this.request.headers['odata-maxversion'] !== undefined) {
+      return { '@odata.context': `${this.base}$metadata#${cls.name}/$entity`, '@odata.etag': etag, ...shown };
+    }
     return { '@odata.context': `${this.base}$metadata#${cls.name}`, value: [shown] };
   }
 
@@ -160,10 +167,16 @@ class Route {
       void this.reply
         .code(201)
         .header('Location', `${this.base}${cls.name}(${encodeURIComponent(formatKey(key))})`);
-      void this.reply.header('ETag', etagOf(cls, record));
+      const etag = etagOf(cls, record);
+      void this.reply.header('ETag', etag);
       return {
         target: auditTarget(key),
-        body: { '@odata.context': `${this.base}$metadata#${cls.name}/$entity`, ...record, ...extra },
+        body: {
+          '@odata.context': `${this.base}$metadata#${cls.name}/$entity`,
+          '@odata.etag': etag,
+          ...record,
+          ...extra,
+        },
       };
     });
   }
@@ -175,10 +188,15 @@ class Route {
       const ifMatch = await this.checkIfMatch(cls, key);
       const newKey = await cls.update(this.context(principal), key, this.body(), ifMatch);
       const record = await getInstance(this.site, cls, newKey);
-      void this.reply.header('ETag', etagOf(cls, record));
+      const etag = etagOf(cls, record);
+      void this.reply.header('ETag', etag);
       return {
         target: auditTarget(newKey),
-        body: { '@odata.context': `${this.base}$metadata#${cls.name}/$entity`, ...record },
+        body: {
+          '@odata.context': `${this.base}$metadata#${cls.name}/$entity`,
+          '@odata.etag': etag,
+          ...record,
+        },
       };
     });
   }

@@ -80,7 +80,22 @@ export interface ApiClass {
   readonly description: string;
   readonly properties: Readonly<Record<string, ApiProperty>>;
   readonly key: readonly string[];
-  /** The rows of the class; `lazy` also selects lazy properties (single-instance reads). */
+  /**
+   * The order of a listing without `$orderby` when the key's (case-folded strings) cannot be read from an
+   * index: columns of the base select (hidden ones too, not only properties) that identify a row, compared
+   * as stored, in an order an index serves. Absent: the key.
+   */
+  readonly defaultOrder?: readonly string[];
+  /**
+   * The base is a view (classes/view.ts) that selects a column for every property, and toRecord keeps
+   * every property in class order: listings on SQLite read each row as one JSON array (class-store.ts),
+   * much cheaper than one JS object per row at thousands of rows, and need no `$select` projection.
+   */
+  readonly packedRows?: boolean;
+  /**
+   * The rows of the class; `lazy` also selects lazy properties (single-instance reads). Built once per site
+   * and reused (class-store.ts), so it must not read the clock or anything else that changes.
+   */
   base?(site: ApiSite, options: { readonly lazy: boolean }): BaseQuery;
   /** A selected row → the class's PascalCase record (values as JSON: ISO dates, booleans). */
   toRecord?(
@@ -134,7 +149,12 @@ export function entityOf(cls: ApiClass): ODataEntity {
         return [name, { column: p.column, type: odataTypes[p.type], filterable, lazy: p.lazy ?? false }];
       }),
     );
-    e = { name: cls.name, key: cls.key, properties };
+    e = {
+      name: cls.name,
+      key: cls.key,
+      properties,
+      ...(cls.defaultOrder && { defaultOrder: cls.defaultOrder }),
+    };
     entities.set(cls, e);
   }
   return e;
@@ -146,28 +166,47 @@ export function entityOf(cls: ApiClass): ODataEntity {
  */
 export function recordFromRow(cls: ApiClass, row: Readonly<Record<string, unknown>>): ApiRecord {
   const out: ApiRecord = {};
-  for (const [name, p] of Object.entries(cls.properties)) {
+  for (const [name, convert] of converters(cls)) {
     if (!Object.hasOwn(row, name)) continue;
-    out[name] = jsonValue(p.type, row[name]);
+    const v = row[name];
+    out[name] = v === null || v === undefined ? null : convert(v);
   }
   return out;
 }
 
-export function jsonValue(type: ApiPropertyType, v: unknown): unknown {
-  if (v === null || v === undefined) return null;
-  switch (type) {
-    case 'datetime':
-      return new Date(Number(v)).toISOString();
-    case 'bool':
-      return v === true || Number(v) !== 0;
-    case 'int32':
-    case 'uint32':
-    case 'int64':
-    case 'float':
-      return Number(v);
-    default:
-      return v;
+type Converter = (v: unknown) => unknown;
+
+const identity: Converter = (v) => v;
+
+/** A non-null stored value → its JSON value, per type (recordFromRow runs one per column and row). */
+const converterByType: Readonly<Record<ApiPropertyType, Converter>> = {
+  datetime: (v) => new Date(Number(v)).toISOString(),
+  bool: (v) => v === true || Number(v) !== 0,
+  int32: Number,
+  uint32: Number,
+  int64: Number,
+  float: Number,
+  string: identity,
+  'string[]': identity,
+  'int[]': identity,
+  object: identity,
+  'object[]': identity,
+};
+
+const converterLists = new WeakMap<ApiClass, readonly (readonly [string, Converter])[]>();
+
+/** The class's property names and value converters, listed once per class. */
+function converters(cls: ApiClass): readonly (readonly [string, Converter])[] {
+  let list = converterLists.get(cls);
+  if (!list) {
+    list = Object.entries(cls.properties).map(([name, p]) => [name, converterByType[p.type]] as const);
+    converterLists.set(cls, list);
   }
+  return list;
+}
+
+export function jsonValue(type: ApiPropertyType, v: unknown): unknown {
+  return v === null || v === undefined ? null : converterByType[type](v);
 }
 
 /** Picks the writable properties a body may carry; a read-only or unknown one is INVALID_PARAMETER. */

@@ -3,15 +3,16 @@
  * keys from the URL checked against the class, and ETags.
  */
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type AliasedRawBuilder, type CompiledQuery } from 'kysely';
 import { SitecastError } from '../kernel/index.js';
 import type { ApiSite } from './api-site.js';
-import { entityOf, type ApiClass, type ApiRecord, type KeyValues } from './class-model.js';
+import { entityOf, type ApiClass, type ApiRecord, type BaseQuery, type KeyValues } from './class-model.js';
 import {
-  executeODataQuery,
+  applyODataQuery,
   parseQueryOptions,
   projectRecord,
   selectedProperties,
+  type ODataQuery,
   type RawQuery,
 } from './odata/index.js';
 import type { KeyLiteral } from './resource-path.js';
@@ -21,18 +22,136 @@ export interface CollectionResult {
   readonly count?: number;
 }
 
+const bases = new WeakMap<ApiSite, WeakMap<ApiClass, Map<boolean, BaseQuery>>>();
+
+/**
+ * The class's base select, built once per site: Kysely builders are immutable, and building one (dozens of
+ * selections, each a copy) cost more per request than the SQLite lookup it feeds.
+ */
+function baseOf(site: ApiSite, cls: ApiClass, lazy: boolean): BaseQuery {
+  let perSite = bases.get(site);
+  if (!perSite) bases.set(site, (perSite = new WeakMap()));
+  let perClass = perSite.get(cls);
+  if (!perClass) perSite.set(cls, (perClass = new Map<boolean, BaseQuery>()));
+  let q = perClass.get(lazy);
+  if (!q) perClass.set(lazy, (q = cls.base!(site, { lazy })));
+  return q;
+}
+
 /** GET on a class: `$filter/$select/$orderby/$top/$skip/$count` compiled to SQL. */
 export async function listInstances(site: ApiSite, cls: ApiClass, raw: RawQuery): Promise<CollectionResult> {
+  const p = preparedList(site, cls, raw);
+  const { query, lazy, packed } = p;
+  if (!p.rows) return { value: [], ...(query.count && { count: 0 }) };
+  const db = site.database.db;
+  const { rows } = await db.executeQuery<Record<string, unknown>>(p.rows);
+  const total = p.count && (await db.executeQuery<{ count: number | string | bigint }>(p.count)).rows[0];
+  if (packed && !query.select && packed.complete) {
+    // Every property, in class order, is already in each record: nothing to project.
+    return {
+      value: rows.map((row) => cls.toRecord!(packed.unpack(row), { lazy, site })),
+      ...(total && { count: Number(total.count) }),
+    };
+  }
+  const names = selectedProperties(query, entityOf(cls));
+  const toRecord = (row: Record<string, unknown>): ApiRecord =>
+    projectRecord(cls.toRecord!(packed ? packed.unpack(row) : row, { lazy, site }), names);
+  const value = rows.map(toRecord);
+  return { value, ...(total && { count: Number(total.count) }) };
+}
+
+/** A listing's query options, parsed and compiled to SQL. */
+interface PreparedList {
+  readonly query: ODataQuery;
+  readonly lazy: boolean;
+  readonly packed: PackedColumns | undefined;
+  /** Undefined for a class without rows. */
+  readonly rows?: CompiledQuery<Record<string, unknown>>;
+  /** With `$count=true`. */
+  readonly count?: CompiledQuery<{ count: number | string | bigint }>;
+}
+
+/** Distinct listings kept compiled per site (class and query string; values are in the string). */
+const preparedCapacity = 500;
+const preparedLists = new WeakMap<ApiSite, Map<string, PreparedList>>();
+
+/**
+ * The listing's SQL, from a per-site cache: parsing `$filter` and building and compiling the class's
+ * select (dozens of columns, a join, CASE expressions) cost more per request than running it, and clients
+ * (dashboards, scripts polling status) repeat the same queries. Both steps depend only on the class, the
+ * query options and the site's dialect, so a cached result is the same one.
+ */
+function preparedList(site: ApiSite, cls: ApiClass, raw: RawQuery): PreparedList {
+  let perSite = preparedLists.get(site);
+  if (!perSite) preparedLists.set(site, (perSite = new Map<string, PreparedList>()));
+  const key = `${cls.name} ${raw instanceof URLSearchParams ? raw.toString() : JSON.stringify(raw)}`;
+  let p = perSite.get(key);
+  if (p) {
+    // Least recently used first: move this one to the end.
+    perSite.delete(key);
+  } else {
+    p = prepareList(site, cls, raw);
+    if (perSite.size >= preparedCapacity) perSite.delete(perSite.keys().next().value!);
+  }
+  perSite.set(key, p);
+  return p;
+}
+
+function prepareList(site: ApiSite, cls: ApiClass, raw: RawQuery): PreparedList {
   const entity = entityOf(cls);
   const query = parseQueryOptions(raw, entity);
-  if (!cls.base || !cls.toRecord) return { value: [], ...(query.count && { count: 0 }) };
   const lazy = (query.select ?? []).some((n) => cls.properties[n]?.lazy === true);
-  const { rows, count } = await executeODataQuery(cls.base(site, { lazy }), query, entity, {
-    dialect: site.database.capabilities.name,
-  });
-  const names = selectedProperties(query, entity);
-  const value = rows.map((row) => projectRecord(cls.toRecord!(row, { lazy, site }), names));
-  return { value, ...(count !== undefined && { count }) };
+  if (!cls.base || !cls.toRecord) return { query, lazy, packed: undefined };
+  const dialect = site.database.capabilities.name;
+  // Not under an explicit $orderby: SQLite would build the array for every match before sorting them.
+  const packed = dialect === 'sqlite' && query.orderBy.length === 0 ? packedColumns(cls) : undefined;
+  const base = baseOf(site, cls, lazy);
+  const { rows, count } = applyODataQuery(
+    packed ? base.clearSelect().select(packed.select) : base,
+    query,
+    entity,
+    {
+      dialect,
+    },
+  );
+  return { query, lazy, packed, rows: rows.compile(), ...(query.count && { count: count.compile() }) };
+}
+
+interface PackedColumns {
+  /** `json_array(v."A", v."B", …) as packed`: one value per row instead of one per column. */
+  readonly select: AliasedRawBuilder<string, 'packed'>;
+  /** The packed value → the row `select *` would have given (the properties). */
+  unpack(row: Record<string, unknown>): Record<string, unknown>;
+  /** No property is lazy: a listing without `$select` shows every property the row has. */
+  readonly complete: boolean;
+}
+
+const packing = new WeakMap<ApiClass, PackedColumns | null>();
+
+/**
+ * For SQLite and a class with packedRows: the row as one JSON array built by the database.
+ * better-sqlite3 makes each row a JS object at a cost per column, which dominated listing thousands of
+ * rows; parsing one short string per row costs about half as much. Undefined for other classes.
+ */
+function packedColumns(cls: ApiClass): PackedColumns | undefined {
+  let p = packing.get(cls);
+  if (p === undefined) {
+    const names = Object.keys(cls.properties);
+    p = cls.packedRows
+      ? {
+          complete: names.every((n) => !cls.properties[n]!.lazy),
+          select: sql<string>`json_array(${sql.join(names.map((n) => sql.ref(`v.${n}`)))})`.as('packed'),
+          unpack(row) {
+            const values = JSON.parse(row.packed as string) as unknown[];
+            const out: Record<string, unknown> = {};
+            for (let i = 0; i < names.length; i++) out[names[i]!] = values[i];
+            return out;
+          },
+        }
+      : null;
+    packing.set(cls, p);
+  }
+  return p ?? undefined;
 }
 
 /** One instance with its lazy properties, or undefined. */
@@ -42,11 +161,46 @@ export async function findInstance(
   key: KeyValues,
 ): Promise<ApiRecord | undefined> {
   if (!cls.base || !cls.toRecord) return undefined;
-  let q = cls.base(site, { lazy: true });
-  for (const [name, value] of Object.entries(key))
-    q = q.where(sql.ref(cls.properties[name]!.column), '=', value);
-  const row = await q.executeTakeFirst();
+  const finder = finderOf(site, cls);
+  const parameters = [...finder.query.parameters];
+  finder.keyAt.forEach((index, i) => (parameters[index] = key[cls.key[i]!]));
+  const { rows } = await site.database.db.executeQuery<Record<string, unknown>>({
+    ...finder.query,
+    parameters,
+  });
+  const row = rows[0];
   return row ? cls.toRecord(row, { lazy: true, site }) : undefined;
+}
+
+interface Finder {
+  /** The base select (lazy properties too) where every key property equals a parameter. */
+  readonly query: CompiledQuery<Record<string, unknown>>;
+  /** Where each key property's value goes among the parameters, in `cls.key` order. */
+  readonly keyAt: readonly number[];
+}
+
+const finders = new WeakMap<ApiSite, WeakMap<ApiClass, Finder>>();
+
+/**
+ * The single-instance query compiled once per site and class: building and compiling it cost more per GET
+ * than the SQLite lookup. It is compiled with placeholder key values, found again among the parameters.
+ */
+function finderOf(site: ApiSite, cls: ApiClass): Finder {
+  let perSite = finders.get(site);
+  if (!perSite) finders.set(site, (perSite = new WeakMap()));
+  let finder = perSite.get(cls);
+  if (!finder) {
+    const placeholders = cls.key.map((name, i) => `\u0000key ${i} of ${cls.name}`);
+    let q = baseOf(site, cls, true);
+    cls.key.forEach((name, i) => (q = q.where(sql.ref(cls.properties[name]!.column), '=', placeholders[i]!)));
+    const query = q.compile();
+    const keyAt = placeholders.map((p) => query.parameters.indexOf(p));
+    if (keyAt.some((i) => i < 0))
+      throw new Error(`${cls.name}: key parameters not found in its compiled query`);
+    finder = { query, keyAt };
+    perSite.set(cls, finder);
+  }
+  return finder;
 }
 
 /** Like findInstance; NOT_FOUND (0x80041002, 404) naming the class and key otherwise. */

@@ -23,17 +23,21 @@ export class HttpMetrics {
   readonly #series = new Map<string, Series>();
 
   observe(method: string, route: string, status: number, seconds: number): void {
-    const labels = labelText({ method, route, status: String(status) });
-    let s = this.#series.get(labels);
+    // Keyed by the raw values: the escaped label text is made once per series, not per request.
+    const id = `${method} ${status} ${route}`;
+    let s = this.#series.get(id);
     if (!s) {
-      s = { labels, count: 0, sum: 0, le: buckets.map(() => 0) };
-      this.#series.set(labels, s);
+      s = {
+        labels: labelText({ method, route, status: String(status) }),
+        count: 0,
+        sum: 0,
+        le: buckets.map(() => 0),
+      };
+      this.#series.set(id, s);
     }
     s.count++;
     s.sum += seconds;
-    buckets.forEach((b, i) => {
-      if (seconds <= b) s.le[i]!++;
-    });
+    for (let i = 0; i < buckets.length; i++) if (seconds <= buckets[i]!) s.le[i]!++;
   }
 
   render(): string[] {

@@ -71,6 +71,23 @@ forEachDialect('token service', (ctx) => {
     expect((await tokens.list()).map((t) => t.name)).toEqual(['Deploy-Bot']);
   });
 
+  it('a token in use is refused at once when revoked here, and within seconds when revoked elsewhere', async () => {
+    const a = await tokens.create({ name: 'alpha', role: Roles.FullAdministrator });
+    const b = await tokens.create({ name: 'beta', role: Roles.FullAdministrator });
+    expect((await tokens.authenticate(`Bearer ${a.token}`)).name).toBe('alpha');
+    expect((await tokens.authenticate(`Bearer ${b.token}`)).name).toBe('beta');
+    await tokens.revoke('alpha');
+    expect((await failure(tokens.authenticate(`Bearer ${a.token}`))).details).toMatchObject({
+      reason: 'revoked',
+    });
+    // Another process (a second server, the CLI) revokes beta in the shared database.
+    await new TokenService(new TokenRepository(ctx.database.db), clock).revoke('beta');
+    clock.advance(5_000);
+    expect((await failure(tokens.authenticate(`Bearer ${b.token}`))).details).toMatchObject({
+      reason: 'revoked',
+    });
+  });
+
   it('revokes by id or by name; the revoked token is refused, others still work', async () => {
     const a = await tokens.create({ name: 'alpha', role: Roles.FullAdministrator });
     const b = await tokens.create({ name: 'beta', role: Roles.ReadOnlyAnalyst });

@@ -2,6 +2,7 @@ import { SitecastError, type Clock } from '../kernel/index.js';
 import { isRoleName, type Principal, type RoleName } from './roles.js';
 import { generateToken, hashToken, looksLikeToken, tokenPrefix } from './token-secret.js';
 import type { TokenRecord, TokenRepository } from './token.repository.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** A token as listed: never its secret or hash. */
 export interface TokenInfo {
@@ -31,6 +32,8 @@ const TOUCH_INTERVAL_MS = 60_000;
  * a SHA-256, revoked rather than deleted so the audit log's token ids keep their names.
  */
 export class TokenService {
+  readonly #verified = new VerifiedTokenCache();
+
   constructor(
     private readonly repo: TokenRepository,
     private readonly clock: Clock,
@@ -89,6 +92,7 @@ export class TokenService {
   async revoke(ref: string | number): Promise<void> {
     const token = await this.get(ref);
     await this.repo.revoke(token.id, this.clock.now());
+    this.#verified.forget(token.id);
   }
 
   /**
@@ -98,9 +102,15 @@ export class TokenService {
    */
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const token = bearerToken(authorization);
-    const record = await this.repo.findByHash(hashToken(token));
-    if (!record) throw unauthenticated('unknown', 'the bearer token is not valid');
+    const hash = hashToken(token);
     const now = this.clock.now();
+    let record = this.#verified.get(hash, now);
+    if (!record) {
+      record = await this.repo.findByHash(hash);
+      if (!record) throw unauthenticated('unknown', 'the bearer token is not valid');
+      // Revoked ones too: they are refused below on every request, without a lookup.
+      this.#verified.set(hash, record, now);
+    }
     // Revocation and expiry are told apart: only the holder of the real secret gets this far.
     if (record.revokedAt !== null) {
       throw unauthenticated(
@@ -116,6 +126,7 @@ export class TokenService {
     }
     if (record.lastUsedAt === null || now - record.lastUsedAt >= TOUCH_INTERVAL_MS) {
       await this.repo.touch(record.id, now, TOUCH_INTERVAL_MS);
+      this.#verified.update(hash, { ...record, lastUsedAt: now });
     }
     return { tokenId: record.id, name: record.name, role: record.role };
   }

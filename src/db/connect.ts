@@ -4,6 +4,7 @@ import pg from 'pg';
 import { SitecastError } from '../kernel/index.js';
 import { migrations } from './migrations/index.js';
 import { immediateSqliteDialect } from './sqlite-immediate.js';
+import { cachingStatements } from './statement-cache.js';
 import type { Database } from './schema.js';
 
 /** What a dialect can do, as flags rather than `if (kind === …)` spread through repositories. */
@@ -56,7 +57,9 @@ function openSqlite(file: string): SiteDatabase {
   native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 10000');
-  const db = new Kysely<Database>({ dialect: immediateSqliteDialect({ database: native }) });
+  const db = new Kysely<Database>({
+    dialect: immediateSqliteDialect({ database: cachingStatements(native) }),
+  });
   return {
     db,
     capabilities: { name: 'sqlite', skipLocked: false },

@@ -79,16 +79,20 @@ export class StatusService {
   }
 
   private async summarise(pkg: Package): Promise<ContentExtraInfo> {
-    const rows = await this.d.targets.listForPackage(pkg.packageId);
+    const byState = await this.d.targets.stateCounts(pkg.packageId);
     // Hierarchy-wide: DPs of descendant sites count too (their sites report them up).
     const remote = (await this.d.remoteStatus?.dpRows(pkg.packageId)) ?? [];
     const counts = { success: 0, inProgress: 0, error: 0, unknown: 0 };
-    for (const r of rows) counts[dpStateBucket(r.state)]++;
+    let local = 0;
+    for (const [state, n] of byState) {
+      counts[dpStateBucket(state)] += n;
+      local += n;
+    }
     for (const r of remote) counts[dpStateBucket(r.State)]++;
     return {
       ObjectID: pkg.packageId,
       SoftwareName: pkg.name,
-      Targeted: rows.length + remote.length,
+      Targeted: local + remote.length,
       NumberSuccess: counts.success,
       NumberInProgress: counts.inProgress,
       NumberErrors: counts.error,
@@ -98,17 +102,17 @@ export class StatusService {
     };
   }
 
+  /** One query for all the package's DPs (thousands at a big site): the rows with the DPs' names. */
   async distPointStatus(packageId: string): Promise<DistPointStatus[]> {
     await this.d.packages.get(packageId);
-    const rows = await this.d.targets.listForPackage(packageId);
-    const dps = new Map((await this.d.dps.list()).map((dp) => [dp.dpId, dp]));
-    const local = rows.map((r): DistPointStatus => {
-      const dp = dps.get(r.dpId);
+    const rows = await this.d.targets.statusRows(packageId);
+    return rows.map((r): DistPointStatus => {
+      const installed = r.state === DpState.INSTALLED;
       return {
         PackageID: r.packageId,
-        ServerNALPath: dp?.nalPath ?? '',
-        ServerName: dp?.name ?? `#${r.dpId}`,
-        SiteCode: dp?.siteCode ?? this.d.siteCode,
+        ServerNALPath: r.nalPath ?? '',
+        ServerName: r.dpName ?? `#${r.dpId}`,
+        SiteCode: r.siteCode ?? this.d.siteCode,
         State: r.state,
         StateName: dpStateName(r.state),
         SourceVersion: r.installedVersion,
@@ -121,11 +125,10 @@ export class StatusService {
         TransferRate: r.rate,
         Attempts: r.attempts,
         LastError: r.lastError,
-        WaitReason: r.state === DpState.INSTALLED ? null : r.waitReason,
-        ResumeAt: r.state === DpState.INSTALLED ? null : iso(r.resumeAt),
+        WaitReason: installed ? null : r.waitReason,
+        ResumeAt: installed ? null : iso(r.resumeAt),
       };
     });
-    return local;
   }
 
   /**
@@ -141,7 +144,11 @@ export class StatusService {
     const pkg = await this.d.packages.get(packageId);
     const rows = await this.hierarchyDpStatus(packageId);
     const bySite = new Map<string, DistPointStatus[]>();
-    for (const r of rows) bySite.set(r.SiteCode, [...(bySite.get(r.SiteCode) ?? []), r]);
+    for (const r of rows) {
+      const list = bySite.get(r.SiteCode);
+      if (list) list.push(r);
+      else bySite.set(r.SiteCode, [r]);
+    }
     if (!bySite.has(this.d.siteCode)) bySite.set(this.d.siteCode, []);
     // Each site's own SourceVersion: what a descendant holds may lag the owner's.
     const versions = (await this.d.remoteStatus?.siteVersions(packageId)) ?? new Map<string, number>();

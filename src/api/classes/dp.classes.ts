@@ -92,6 +92,7 @@ export const smsDistributionPointInfoClass: ApiClass = {
   }),
   // By DP id (its primary key): listing thousands of DPs sorts nothing.
   defaultOrder: ['v._dp_id'],
+  packedRows: true,
   base: (site) =>
     viewOf(
       site,
@@ -257,6 +258,7 @@ export const smsDistributionPointClass: ApiClass = {
     ...healthProperties,
   }),
   defaultOrder: packageDpOrder,
+  packedRows: true,
   base: (site) =>
     viewOf(
       site,

@@ -7,7 +7,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { DpState, dpStateBucket, statusMessageText } from '../../distribution/index.js';
 import { recordFromRow, type ApiClass } from '../class-model.js';
-import { viewOf, viewProperties } from './view.js';
+import { packageDpOrder, packageDpOrderColumn, viewOf, viewProperties } from './view.js';
 
 const codes = Object.values(DpState);
 
@@ -49,6 +49,8 @@ export const smsPackageStatusDistPointsSummarizerClass: ApiClass = {
     WaitReason: { type: 'string' },
     ResumeAt: { type: 'datetime', description: 'when a waiting transfer resumes, if known' },
   }),
+  defaultOrder: packageDpOrder,
+  packedRows: true,
   base: (site) =>
     viewOf(
       site,
@@ -56,6 +58,7 @@ export const smsPackageStatusDistPointsSummarizerClass: ApiClass = {
         .selectFrom('package_dp as pd')
         .innerJoin('distribution_point as d', 'd.dp_id', 'pd.dp_id')
         .select([
+          packageDpOrderColumn,
           'pd.package_id as PackageID',
           'd.nal_path as ServerNALPath',
           'd.name as ServerName',

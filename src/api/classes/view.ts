@@ -20,3 +20,12 @@ export function viewOf<DB, TB extends keyof DB, O>(
 ): BaseQuery {
   return site.database.db.selectFrom(inner.as('v')).selectAll();
 }
+
+/**
+ * Classes with one row per package × DP list in package_dp's key order (PackageID, DP id) when no
+ * `$orderby` is given: the primary key serves it, and with `PackageID eq '…'` the folded-PackageID index
+ * of migration 0012 does, so a package's first 50 rows are its first 50 index entries. The DP id is a
+ * hidden column of the view (not a property: neither shown nor filterable).
+ */
+export const packageDpOrderColumn = 'pd.dp_id as _dp_id';
+export const packageDpOrder: readonly string[] = ['v.PackageID', 'v._dp_id'];

@@ -93,6 +93,9 @@ const filterCases: readonly (readonly [string, (i: Item) => boolean])[] = [
   ["startswith(Name,'win')", (i) => i.Name !== null && fold(i.Name).startsWith('win')],
   ["startswith(Name,'WIN_')", (i) => i.Name !== null && fold(i.Name).startsWith('win_')],
   ["startswith(Name,'')", (i) => i.Name !== null],
+  ["startswith(Name,'wIn1')", (i) => i.Name !== null && fold(i.Name).startsWith('win1')],
+  ["startswith(Name,'Émi')", (i) => i.Name === 'Émile'],
+  ["startswith(Name,'a%')", (i) => i.Name === 'a%b'],
   ["contains(Name,'%')", (i) => i.Name?.includes('%') ?? false],
   ["contains(Name,'''')", (i) => i.Name?.includes("'") ?? false],
   ["endswith(Name,'\\SLASH')", (i) => i.Name?.endsWith('\\slash') ?? false],
@@ -245,6 +248,34 @@ forEachDialect('OData query compiler', (ctx) => {
       expect(r).toEqual({ ids: win.slice(1, 3), count: win.length });
       expect(await run({ $top: '0', $count: 'true' })).toEqual({ ids: [], count: items.length });
       expect((await run({ $top: '1' })).count).toBeUndefined();
+    });
+  });
+
+  describe('default order', () => {
+    // Keyed by Name (folded, so not index-friendly) but declaring an index-served default order.
+    const indexed: ODataEntity = { ...entity, key: ['Name', 'Id'], defaultOrder: ['i.id'] };
+    const runIndexed = async (raw: RawQuery) =>
+      (
+        await executeODataQuery(base(), parseQueryOptions(raw, indexed), indexed, {
+          dialect: ctx.database.capabilities.name,
+        })
+      ).rows.map((r) => r.id);
+    const byId = items.map((i) => i.Id).sort((a, b) => a - b);
+
+    it('without $orderby, rows come in the declared order, and pages follow it', async () => {
+      expect(await runIndexed({})).toEqual(byId);
+      const pages: number[] = [];
+      for (let skip = 0; skip < items.length; skip += 4)
+        pages.push(...(await runIndexed({ $top: '4', $skip: String(skip) })));
+      expect(pages).toEqual(byId);
+      const win = items.filter((i) => i.Name !== null && fold(i.Name).startsWith('win')).map((i) => i.Id);
+      expect(await runIndexed({ $filter: "startswith(Name,'win')", $top: '3' })).toEqual(win.slice(0, 3));
+    });
+
+    it('an explicit $orderby keeps its meaning, ties broken by the key', async () => {
+      expect(await runIndexed({ $orderby: 'Priority desc' })).toEqual(
+        sorted(['Priority', 'desc'], ['Name', 'asc']),
+      );
     });
   });
 

@@ -1,6 +1,7 @@
 /**
  * Applies a parsed ODataQuery to any Kysely select (one table or a join): WHERE from $filter, ORDER BY from
- * $orderby plus the entity key (so paging is deterministic), LIMIT/OFFSET from $top/$skip, and a matching
+ * $orderby plus the entity key (so paging is deterministic) — or, without $orderby, the entity's
+ * index-served default order when it declares one — LIMIT/OFFSET from $top/$skip, and a matching
  * COUNT(*) query for $count. Everything runs in the database with bound parameters.
  */
 import { sql, type RawBuilder, type SelectQueryBuilder } from 'kysely';
@@ -34,9 +35,16 @@ export function applyODataQuery<DB, TB extends keyof DB, O>(
 ): ODataSelect<DB, TB, O> {
   const filtered = query.filter ? base.where(compileFilter(query.filter, entity, options.dialect)) : base;
   let rows = filtered;
-  for (const [expr, direction] of orderTerms(query, entity, options.dialect)) {
-    // Nulls sort first ascending and last descending, as in SQL Server and SQLite; PostgreSQL is told so.
-    rows = rows.orderBy(expr, (ob) => (direction === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast()));
+  if (query.orderBy.length === 0 && entity.defaultOrder) {
+    // Not-null columns in an index's order: a NULLS clause would stop PostgreSQL from reading the index.
+    for (const column of entity.defaultOrder) rows = rows.orderBy(sql.ref(column), 'asc');
+  } else {
+    for (const [expr, direction] of orderTerms(query, entity, options.dialect)) {
+      // Nulls sort first ascending and last descending, as in SQL Server and SQLite; PostgreSQL is told so.
+      rows = rows.orderBy(expr, (ob) =>
+        direction === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast(),
+      );
+    }
   }
   if (query.top !== undefined) rows = rows.limit(query.top);
   if (query.skip !== undefined) {

@@ -28,6 +28,12 @@ export interface ODataEntity {
   readonly properties: Readonly<Record<string, ODataProperty>>;
   /** Properties that identify a row; the default order and the tie-breaker that makes paging stable. */
   readonly key: readonly string[];
+  /**
+   * The order when the query has no `$orderby`, instead of the key: columns (trusted code) that identify a
+   * row together and that an index of the base select serves in this order, so `$top=50` reads 50 rows
+   * rather than sorting every match. Ascending, compared as stored (not case-folded).
+   */
+  readonly defaultOrder?: readonly string[];
 }
 
 export function isFilterable(p: ODataProperty): boolean {

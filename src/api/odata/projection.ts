@@ -15,5 +15,7 @@ export function projectRecord(
   record: Readonly<Record<string, unknown>>,
   names: readonly string[],
 ): Record<string, unknown> {
-  return Object.fromEntries(names.map((n) => [n, Object.hasOwn(record, n) ? record[n] : null]));
+  const out: Record<string, unknown> = {};
+  for (const n of names) out[n] = Object.hasOwn(record, n) ? record[n] : null;
+  return out;
 }
