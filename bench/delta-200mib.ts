@@ -6,13 +6,13 @@
  * the changed-chunk floor (bytes of v2's chunks that v1 lacks), and rsync on the same two files as a peer.
  */
 import { closeSync, copyFileSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { openSite, type SiteHandle } from '../src/app/site.js';
 import { PackageType } from '../src/catalog/index.js';
 import { loadSettings } from '../src/config/index.js';
 import type { Manifest } from '../src/content/index.js';
 import type { Benchmark, BenchContext, BenchResult } from './benchmark.js';
+import { sha256File, uniqueChunks, rsyncStat } from './content-facts.js';
 import { ByteStream, generateFile, warmPageCache } from './inputs.js';
 import { runTimed } from './peers.js';
 import { table } from './report.js';
@@ -58,31 +58,6 @@ function makeV2(path: string, size: number, region: number): Edit[] {
     closeSync(dst);
     renameSync(tmp, path);
   }
-}
-
-function sha256File(path: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(4 * MiB);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
-function uniqueChunks(m: Manifest): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const f of m.files) for (const c of f.chunks) out.set(c.id, c.size);
-  return out;
-}
-
-/** "Literal data: 4,194,304 bytes" → 4194304. */
-function rsyncStat(stats: string, label: string): number {
-  const m = new RegExp(`^${label}: ([\\d,.]+)`, 'm').exec(stats);
-  if (!m) throw new Error(`rsync --stats printed no "${label}" line:\n${stats}`);
-  return Number(m[1]!.replace(/[,.]/g, ''));
 }
 
 async function manifestOf(site: SiteHandle, packageId: string, version: number): Promise<[Manifest, number]> {

@@ -11,8 +11,7 @@
  * the site server process, from the kernel (`wchar` of /proc/<pid>/io) and from the agents' counters.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { openSite, type SiteHandle } from '../src/app/site.js';
@@ -23,6 +22,7 @@ import type { AgentStats } from '../src/dp/http/index.js';
 import { killAllAgents, startAgent, type AgentProcess } from '../test/support/agent-process.js';
 import { killAllServers, spawnServer, type ServerProcess } from '../test/support/server-process.js';
 import type { Benchmark, BenchContext, BenchResult } from './benchmark.js';
+import { sha256File } from './content-facts.js';
 import { generateFile, warmPageCache } from './inputs.js';
 import { runTimed, type TimedRun } from './peers.js';
 import { table } from './report.js';
@@ -58,18 +58,6 @@ function sumCpu(pids: readonly number[], samples: ReadonlyMap<number, ProcSample
   let cpu = 0;
   for (const pid of pids) cpu += procSample(pid).cpuMs - (samples.get(pid)?.cpuMs ?? 0);
   return cpu;
-}
-
-function sha256File(path: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(4 * MiB);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
 }
 
 /** Polls the status rows until every DP in `names` is INSTALLED at `version` (throws on a failed one). */

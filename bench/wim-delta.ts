@@ -9,24 +9,14 @@
  * changed. Once with LZX (as real OS images) and once with `--compress=none`.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  copyFileSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, copyFileSync, linkSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSite, type SiteHandle } from '../src/app/site.js';
 import { PackageType } from '../src/catalog/index.js';
 import { loadSettings } from '../src/config/index.js';
 import { encodeManifestDelta, type Manifest } from '../src/content/index.js';
 import type { Benchmark, BenchContext, BenchResult, TargetCheck } from './benchmark.js';
+import { sha256File, uniqueChunks, rsyncStat } from './content-facts.js';
 import { casyncDelta, type CasyncDelta } from './casync-delta.js';
 import { ByteStream, generateFile, generateTree } from './inputs.js';
 import { runTimed } from './peers.js';
@@ -135,30 +125,6 @@ function capture(tree: string, wim: string, compression: Compression): number {
     { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30 * 60_000 },
   );
   return performance.now() - started;
-}
-
-function sha256File(path: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(4 * MiB);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
-function uniqueChunks(m: Manifest): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const f of m.files) for (const c of f.chunks) out.set(c.id, c.size);
-  return out;
-}
-
-function rsyncStat(stats: string, label: string): number {
-  const m = new RegExp(`^${label}: ([\\d,.]+)`, 'm').exec(stats);
-  if (!m) throw new Error(`rsync --stats printed no "${label}" line:\n${stats}`);
-  return Number(m[1]!.replace(/[,.]/g, ''));
 }
 
 interface ModeResult {
