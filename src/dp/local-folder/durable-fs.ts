@@ -3,7 +3,7 @@
  * Directories are created one level at a time (never `recursive`), so a vanished DP root is reported
  * rather than silently recreated.
  */
-import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TEMP_PREFIX, randomHex8 } from './folder-layout.js';
 
@@ -61,4 +61,14 @@ export async function removeTree(path: string): Promise<void> {
 export function errnoOf(e: unknown): string | undefined {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** The names in `dir`; none when it does not exist. */
+export async function listNames(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return [];
+    throw e;
+  }
 }

@@ -8,7 +8,7 @@
  * Commit point of `activate`: the rename(2) of a new symlink over `<root>/<PackageID>`. Before it the old
  * version is served untouched; after it the new one is, complete and verified (see root-recovery.ts).
  */
-import { lstat, mkdir, open, readdir, rename, statfs, symlink, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, statfs, symlink, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { sha256Hex } from '../../content/index.js';
 import type { ChunkId, Manifest } from '../../content/index.js';
@@ -16,7 +16,7 @@ import { SitecastError } from '../../kernel/index.js';
 import type { ActivateOptions, DpChunk, DpHealth, DpPackageState, DpVerifyReport } from '../dp-adapter.js';
 import { ChunkIndex, type CurrentVersion } from './chunk-index.js';
 import { dpFailure, rootProblem, unavailable } from './dp-failure.js';
-import { errnoOf, fsyncDir, mkdirOne, removeTree, writeFileAtomic } from './durable-fs.js';
+import { errnoOf, listNames, fsyncDir, mkdirOne, removeTree, writeFileAtomic } from './durable-fs.js';
 import { IncomingChunks } from './incoming-chunks.js';
 import {
   FolderLayout,
@@ -366,15 +366,6 @@ function resolveRoot(root: string): string {
   if (root.length === 0)
     throw new SitecastError('INVALID_PARAMETER', 'DP root must not be empty', { field: 'root' });
   return resolve(root);
-}
-
-async function listNames(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return [];
-    throw e;
-  }
 }
 
 async function readRange(file: string, offset: number, size: number): Promise<Buffer | null> {

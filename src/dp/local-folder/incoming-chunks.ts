@@ -10,12 +10,12 @@
  * reading the frame headers of its files; a frame that does not fit its file ends that file's scan, and a
  * frame whose id was zeroed (its bytes were found rotten) is skipped.
  */
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChunkId } from '../../content/index.js';
 import type { DpChunk } from '../dp-adapter.js';
-import { errnoOf, mkdirOne, removeTree } from './durable-fs.js';
+import { errnoOf, listNames, mkdirOne, removeTree } from './durable-fs.js';
 import { type FolderLayout, TEMP_PREFIX, randomHex8 } from './folder-layout.js';
 import { MAX_CHUNK_BYTES } from './received-manifest.js';
 
@@ -306,14 +306,5 @@ async function readRange(location: IncomingLocation): Promise<Buffer | null> {
     }
   } catch {
     return null;
-  }
-}
-
-async function listNames(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return [];
-    throw e;
   }
 }

@@ -9,12 +9,12 @@
  * cleanup did not) are deleted, and so are temp files of batches killed mid-write. A link whose tree or manifest record is missing or corrupt is unpresented, so what
  * clients read is always a complete version that was verified when it was built.
  */
-import { lstat, readFile, readdir, readlink, stat, unlink } from 'node:fs/promises';
+import { lstat, readFile, readlink, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeManifest } from '../../content/index.js';
 import type { CurrentVersion } from './chunk-index.js';
 import type { IncomingChunks } from './incoming-chunks.js';
-import { errnoOf, fsyncDir, mkdirOne, removeTree } from './durable-fs.js';
+import { errnoOf, fsyncDir, listNames, mkdirOne, removeTree } from './durable-fs.js';
 import {
   type FolderLayout,
   TEMP_PREFIX,
@@ -22,15 +22,6 @@ import {
   parseManifestName,
   parseVersionDirName,
 } from './folder-layout.js';
-
-async function listDir(path: string): Promise<string[]> {
-  try {
-    return await readdir(path);
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
 
 /** The version dir `<root>/<packageId>` links to, or null when it is absent or not a sitecast link. */
 export async function presentedVersionDir(layout: FolderLayout, packageId: string): Promise<string | null> {
@@ -47,13 +38,13 @@ export async function presentedVersionDir(layout: FolderLayout, packageId: strin
 /** Repairs the root (see the file comment) and returns the version each package presents. */
 export async function recoverRoot(layout: FolderLayout, incoming: IncomingChunks): Promise<CurrentVersion[]> {
   for (const dir of layout.internalDirs) await mkdirOne(dir);
-  for (const name of await listDir(layout.staging)) await removeTree(join(layout.staging, name));
-  for (const name of await listDir(layout.tmp)) await removeTree(join(layout.tmp, name));
+  for (const name of await listNames(layout.staging)) await removeTree(join(layout.staging, name));
+  for (const name of await listNames(layout.tmp)) await removeTree(join(layout.tmp, name));
 
-  const manifestNames = await listDir(layout.manifests);
+  const manifestNames = await listNames(layout.manifests);
   const current: CurrentVersion[] = [];
   let unpresented = false;
-  for (const name of await listDir(layout.root)) {
+  for (const name of await listNames(layout.root)) {
     if (!isPackageId(name)) continue;
     const versionDir = await presentedVersionDir(layout, name);
     if (versionDir === null) continue;
@@ -72,17 +63,17 @@ export async function recoverRoot(layout: FolderLayout, incoming: IncomingChunks
     const keep = parsed && byPackage.get(parsed.packageId)?.manifestId === parsed.manifestId;
     if (!keep) await removeTree(join(layout.manifests, name));
   }
-  for (const packageId of await listDir(layout.versions)) {
+  for (const packageId of await listNames(layout.versions)) {
     const keep = byPackage.get(packageId)?.versionDir;
     if (keep === undefined) {
       await removeTree(join(layout.versions, packageId));
       continue;
     }
-    for (const dir of await listDir(layout.packageVersions(packageId))) {
+    for (const dir of await listNames(layout.packageVersions(packageId))) {
       if (dir !== keep) await removeTree(join(layout.packageVersions(packageId), dir));
     }
   }
-  for (const packageId of await listDir(layout.incoming)) {
+  for (const packageId of await listNames(layout.incoming)) {
     const presented = byPackage.get(packageId);
     if (presented) {
       // Loading the package's index also deletes its temp files.
@@ -92,7 +83,7 @@ export async function recoverRoot(layout: FolderLayout, incoming: IncomingChunks
       );
       continue;
     }
-    for (const name of await listDir(layout.packageIncoming(packageId))) {
+    for (const name of await listNames(layout.packageIncoming(packageId))) {
       if (name.startsWith(TEMP_PREFIX)) await removeTree(join(layout.packageIncoming(packageId), name));
     }
   }
