@@ -61,11 +61,15 @@ describe('bin: sitecast', () => {
     const elapsed = Date.now() - started;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/All 3 DPs serve SourceVersion 2, byte-identical to the source/);
+    expect(r.stdout).toMatch(/All 5 DPs serve SourceVersion 2, byte-identical to the source/);
     const id = /\n {2}(PS1[0-9A-F]{5})\n/.exec(r.stdout)?.[1];
     expect(id).toBeDefined();
     for (const dp of ['DP01', 'DP02', 'DP03']) {
       expect(sha256(join(dir, 'dps', dp, id!, 'install.wim'))).toBe(sha256(wimV2));
+    }
+    // The two DP agents (remote DPs over HTTP) keep their trees under agents/.
+    for (const dp of ['DP04', 'DP05']) {
+      expect(sha256(join(dir, 'agents', dp, id!, 'install.wim'))).toBe(sha256(wimV2));
     }
     // The child site S01 received the new version from PS1 and put it on its own DP.
     expect(r.stdout).toMatch(/S01\/BR01\s+INSTALLED \(0\)\s+2\/2/);

@@ -57,6 +57,19 @@ export async function sha256File(path: string): Promise<string | null> {
   return hash.digest('hex');
 }
 
+/** SHA-256 of what a client downloads from `url` (a DP agent's `/content`), or null when it cannot. */
+export async function sha256Url(url: string): Promise<string | null> {
+  try {
+    const response = await fetch(url);
+    if (!response.ok || !response.body) return null;
+    const hash = createHash('sha256');
+    for await (const piece of response.body) hash.update(piece as Uint8Array);
+    return hash.digest('hex');
+  } catch {
+    return null;
+  }
+}
+
 export async function checkDemoResult(input: {
   readonly site: SiteHandle;
   readonly packageId: string;
@@ -82,9 +95,12 @@ export async function checkDemoResult(input: {
   const results: DemoDpResult[] = [];
   for (const r of rows) {
     const dp = dps.get(r.ServerName);
-    const root = dp?.config.kind === 'local' ? dp.config.root : '';
-    const presented = join(root, packageId, basename(source));
-    const sha = await sha256File(presented);
+    // A local DP's file is read where it lies; an agent's is downloaded from its /content, as a client would.
+    const presented =
+      dp?.config.kind === 'http'
+        ? `${dp.config.url}/content/${packageId}/${basename(source)}`
+        : join(dp?.config.kind === 'local' ? dp.config.root : '', packageId, basename(source));
+    const sha = dp?.config.kind === 'http' ? await sha256Url(presented) : await sha256File(presented);
     const sentInitial = figures.initial.find((x) => x.ServerName === r.ServerName)?.BytesSent ?? 0;
     const sentRefresh = figures.refresh.find((x) => x.ServerName === r.ServerName)?.BytesSent ?? 0;
     if (r.State !== DpState.INSTALLED || r.SourceVersion !== expectedVersion) {
