@@ -15,6 +15,7 @@ import { checkParams } from './classes/method-params.js';
 import { errorBody, returnValueOf, toApiError } from './error-handler.js';
 import { metadataXml, serviceDocument } from './metadata.js';
 import { requestState } from './request-state.js';
+import type { CachedAnswer, ReadCache } from './read-cache.js';
 import { parseResourcePath, type ResourcePath } from './resource-path.js';
 
 export const wmiPrefix = '/AdminService/wmi';
@@ -22,11 +23,13 @@ export const wmiPrefix = '/AdminService/wmi';
 export interface AdminRoutesOptions {
   readonly site: ApiSite;
   readonly log: (line: string) => void;
+  /** Answers to reads, kept until the database changes. */
+  readonly reads: ReadCache;
 }
 
 type Body = Readonly<Record<string, unknown>>;
 
-export function registerAdminRoutes(app: FastifyInstance, { site, log }: AdminRoutesOptions): void {
+export function registerAdminRoutes(app: FastifyInstance, { site, log, reads }: AdminRoutesOptions): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     // OData V4 (protocol §8.1.5): every response names the protocol version it was written in.
     void reply.header('OData-Version', '4.0');
@@ -43,7 +46,7 @@ export function registerAdminRoutes(app: FastifyInstance, { site, log }: AdminRo
       }
       throw e;
     }
-    const r = new Route(site, log, request, reply);
+    const r = new Route(site, log, reads, request, reply);
     return r.dispatch(path);
   };
   app.route({ method: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'], url: wmiPrefix, handler });
@@ -57,6 +60,7 @@ class Route {
   constructor(
     private readonly site: ApiSite,
     private readonly log: (line: string) => void,
+    private readonly reads: ReadCache,
     private readonly request: FastifyRequest,
     private readonly reply: FastifyReply,
   ) {
@@ -130,32 +134,47 @@ class Route {
   private async list(cls: ApiClass): Promise<unknown> {
     requestState(this.request).operation = `GET ${cls.name}`;
     requirePermission(this.request, { action: 'read', className: cls.name });
-    const { value, count } = await listInstances(
-      this.site,
-      cls,
-      this.request.query as Record<string, string>,
+    return this.send(
+      await this.reads.answer(`list ${this.request.url}`, async () => {
+        const { value, count } = await listInstances(
+          this.site,
+          cls,
+          this.request.query as Record<string, string>,
+        );
+        const body = {
+          '@odata.context': `${this.base}$metadata#${cls.name}`,
+          ...(count !== undefined && { '@odata.count': count }),
+          value,
+        };
+        return { body: JSON.stringify(body) };
+      }),
     );
-    return {
-      '@odata.context': `${this.base}$metadata#${cls.name}`,
-      ...(count !== undefined && { '@odata.count': count }),
-      value,
-    };
   }
 
   private async one(cls: ApiClass, key: KeyValues): Promise<unknown> {
     requestState(this.request).operation = `GET ${cls.name}(${formatKey(key)})`;
     requirePermission(this.request, { action: 'read', className: cls.name });
-    const record = await getInstance(this.site, cls, key);
-    const select = (this.request.query as Record<string, unknown>).$select;
-    const shown = typeof select === 'string' ? pick(record, cls, select) : record;
-    const etag = etagOf(cls, record);
-    void this.reply.header('ETag', etag);
     // An OData V4 client (it states OData-MaxVersion) gets the single entity the protocol defines;
     // scripts written for the AdminService get what it answers: the instance in a one-element value array.
-    if (this.request.headers['odata-maxversion'] !== undefined) {
-      return { '@odata.context': `${this.base}$metadata#${cls.name}/$entity`, '@odata.etag': etag, ...shown };
-    }
-    return { '@odata.context': `${this.base}$metadata#${cls.name}`, value: [shown] };
+    const v4 = this.request.headers['odata-maxversion'] !== undefined;
+    return this.send(
+      await this.reads.answer(`${v4 ? 'entity' : 'one'} ${this.request.url}`, async () => {
+        const record = await getInstance(this.site, cls, key);
+        const select = (this.request.query as Record<string, unknown>).$select;
+        const shown = typeof select === 'string' ? pick(record, cls, select) : record;
+        const etag = etagOf(cls, record);
+        const body = v4
+          ? { '@odata.context': `${this.base}$metadata#${cls.name}/$entity`, '@odata.etag': etag, ...shown }
+          : { '@odata.context': `${this.base}$metadata#${cls.name}`, value: [shown] };
+        return { body: JSON.stringify(body), etag };
+      }),
+    );
+  }
+
+  /** A read's answer, already JSON text. */
+  private send(answer: CachedAnswer): FastifyReply {
+    if (answer.etag !== undefined) void this.reply.header('ETag', answer.etag);
+    return this.reply.type('application/json; charset=utf-8').send(answer.body);
   }
 
   private async create(cls: ApiClass): Promise<unknown> {

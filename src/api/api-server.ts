@@ -13,6 +13,7 @@ import { errorBody, installErrorHandler } from './error-handler.js';
 import { installHealth } from './health.js';
 import { installMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { defaultReadCacheBytes, ReadCache } from './read-cache.js';
 import { requestState } from './request-state.js';
 
 export interface ApiServerOptions {
@@ -22,6 +23,8 @@ export interface ApiServerOptions {
   readonly version?: string;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimit?: number;
+  /** Memory for answers to reads kept until the database changes (default 64 MiB; 0: off). */
+  readonly readCacheBytes?: number;
   /** More routes on the same server (e.g. the hierarchy's `/site/v1`), registered before it is ready. */
   readonly extend?: (app: FastifyInstance) => Promise<void>;
 }
@@ -69,14 +72,17 @@ export async function createApiServer(
   });
   installErrorHandler(app, log);
   installAuth(app, site);
-  installMetrics(app, site);
+  const reads = new ReadCache(site.database.changeStamp, {
+    maxBytes: options.readCacheBytes ?? defaultReadCacheBytes,
+  });
+  installMetrics(app, site, reads);
   installHealth(app, site);
   app.get('/AdminService/openapi.json', (request, reply) => {
     requestState(request).route = '/AdminService/openapi.json';
     requirePrincipal(request);
     void reply.send(openApiDocument(options.version ?? '0.1.0'));
   });
-  registerAdminRoutes(app, { site, log });
+  registerAdminRoutes(app, { site, log, reads });
   // The site as a pull source: pull DPs that list it fetch chunks here with a read grant from the site.
   await app.register(siteChunkRoutes, {
     getChunk: (id) => site.library.chunks.get(id).catch(() => null),

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { DpState } from '../distribution/index.js';
 import type { ApiSite } from './api-site.js';
+import type { ReadCache } from './read-cache.js';
 import { requestState } from './request-state.js';
 
 /** Seconds; the usual Prometheus client defaults. */
@@ -107,8 +108,22 @@ export async function siteGauges(site: ApiSite): Promise<string[]> {
   ];
 }
 
+/** The read cache's counters (read-cache.ts). */
+export function readCacheLines(reads: ReadCache): string[] {
+  const s = reads.stats();
+  return [
+    '# HELP sitecast_api_read_cache_requests_total Reads answered from kept answers (hit) or by querying (miss).',
+    '# TYPE sitecast_api_read_cache_requests_total counter',
+    `sitecast_api_read_cache_requests_total{result="hit"} ${s.hits}`,
+    `sitecast_api_read_cache_requests_total{result="miss"} ${s.misses}`,
+    '# HELP sitecast_api_read_cache_bytes Memory held by kept answers.',
+    '# TYPE sitecast_api_read_cache_bytes gauge',
+    `sitecast_api_read_cache_bytes ${s.bytes}`,
+  ];
+}
+
 /** Times every request and serves GET /metrics (no authentication, as Prometheus scrapes it). */
-export function installMetrics(app: FastifyInstance, site: ApiSite): HttpMetrics {
+export function installMetrics(app: FastifyInstance, site: ApiSite, reads?: ReadCache): HttpMetrics {
   const http = new HttpMetrics();
   app.addHook('onResponse', async (request, reply) => {
     const state = requestState(request);
@@ -117,7 +132,7 @@ export function installMetrics(app: FastifyInstance, site: ApiSite): HttpMetrics
     http.observe(request.method, route, reply.statusCode, seconds);
   });
   app.get('/metrics', async (_request, reply) => {
-    const lines = [...(await siteGauges(site)), ...http.render()];
+    const lines = [...(await siteGauges(site)), ...http.render(), ...(reads ? readCacheLines(reads) : [])];
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(`${lines.join('\n')}\n`);
   });
   return http;

@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { SitecastError } from '../kernel/index.js';
+import { changeStampOf, type ChangeStamp } from './change-stamp.js';
 import { migrations } from './migrations/index.js';
 import { immediateSqliteDialect } from './sqlite-immediate.js';
 import { cachingStatements } from './statement-cache.js';
@@ -19,6 +20,8 @@ export interface SiteDatabase {
   readonly capabilities: DialectCapabilities;
   /** Where it lives, for people: a file path or a URL without password. */
   readonly location: string;
+  /** Equal at two moments only if no data this process can read changed in between (change-stamp.ts). */
+  readonly changeStamp: ChangeStamp;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,7 @@ function openSqlite(file: string): SiteDatabase {
     db,
     capabilities: { name: 'sqlite', skipLocked: false },
     location: file,
+    changeStamp: changeStampOf(db, 'sqlite'),
     close: () => db.destroy(),
   };
 }
@@ -85,6 +89,7 @@ function openPostgres(url: string): SiteDatabase {
     db,
     capabilities: { name: 'postgres', skipLocked: true },
     location: redact(url),
+    changeStamp: changeStampOf(db, 'postgres'),
     close: () => db.destroy(),
   };
 }
