@@ -10,7 +10,14 @@ import type { ApiSite } from './api-site.js';
 import { requirePermission, requirePrincipal } from './auth-hook.js';
 import { type ApiClass, type ApiContext, type ApiMethod, type KeyValues } from './class-model.js';
 import { findClass } from './class-registry.js';
-import { etagOf, formatKey, getInstance, ifMatchAdmits, listInstances, resolveKey } from './class-store.js';
+import {
+  etagOf,
+  formatKey,
+  getInstance,
+  ifMatchAdmits,
+  listInstancesJson,
+  resolveKey,
+} from './class-store.js';
 import { checkParams } from './classes/method-params.js';
 import { errorBody, returnValueOf, toApiError } from './error-handler.js';
 import { metadataXml, serviceDocument } from './metadata.js';
@@ -136,17 +143,15 @@ class Route {
     requirePermission(this.request, { action: 'read', className: cls.name });
     return this.send(
       await this.reads.answer(`list ${this.request.url}`, async () => {
-        const { value, count } = await listInstances(
+        const { value, count } = await listInstancesJson(
           this.site,
           cls,
           this.request.query as Record<string, string>,
         );
-        const body = {
-          '@odata.context': `${this.base}$metadata#${cls.name}`,
-          ...(count !== undefined && { '@odata.count': count }),
-          value,
-        };
-        return { body: JSON.stringify(body) };
+        const context = JSON.stringify(`${this.base}$metadata#${cls.name}`);
+        const counted = count === undefined ? '' : `,"@odata.count":${count}`;
+        const head = Buffer.from(`{"@odata.context":${context}${counted},"value":`);
+        return { body: Buffer.concat([head, value, Buffer.from('}')]) };
       }),
     );
   }
@@ -166,7 +171,7 @@ class Route {
         const body = v4
           ? { '@odata.context': `${this.base}$metadata#${cls.name}/$entity`, '@odata.etag': etag, ...shown }
           : { '@odata.context': `${this.base}$metadata#${cls.name}`, value: [shown] };
-        return { body: JSON.stringify(body), etag };
+        return { body: Buffer.from(JSON.stringify(body)), etag };
       }),
     );
   }

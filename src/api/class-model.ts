@@ -93,6 +93,11 @@ export interface ApiClass {
    */
   readonly packedRows?: boolean;
   /**
+   * toRecord is the generic recordFromRow: on SQLite, listings have the database write each record's JSON
+   * (sql-records.ts) instead of building and serializing records in JS.
+   */
+  readonly plainRecords?: boolean;
+  /**
    * The rows of the class; `lazy` also selects lazy properties (single-instance reads). Built once per site
    * and reused (class-store.ts), so it must not read the clock or anything else that changes.
    */

@@ -16,6 +16,7 @@ import {
   type RawQuery,
 } from './odata/index.js';
 import type { KeyLiteral } from './resource-path.js';
+import { sqlRecordSelect } from './sql-records.js';
 
 export interface CollectionResult {
   readonly value: readonly ApiRecord[];
@@ -60,6 +61,44 @@ export async function listInstances(site: ApiSite, cls: ApiClass, raw: RawQuery)
   return { value, ...(total && { count: Number(total.count) }) };
 }
 
+export interface CollectionJson {
+  /** The `value` array as JSON (UTF-8). */
+  readonly value: Buffer;
+  readonly count?: number;
+}
+
+/**
+ * Like listInstances, with the records as JSON bytes: written by the database when the class allows it
+ * (sql-records.ts: each row's record comes back as UTF-8 bytes, copied once into the answer), else
+ * serialized here.
+ */
+export async function listInstancesJson(
+  site: ApiSite,
+  cls: ApiClass,
+  raw: RawQuery,
+): Promise<CollectionJson> {
+  const p = preparedList(site, cls, raw);
+  if (!p.records) {
+    const { value, count } = await listInstances(site, cls, raw);
+    return { value: Buffer.from(JSON.stringify(value)), ...(count !== undefined && { count }) };
+  }
+  const db = site.database.db;
+  const { rows } = await db.executeQuery<{ record: Uint8Array }>(p.records);
+  const total = p.count && (await db.executeQuery<{ count: number | string | bigint }>(p.count)).rows[0];
+  let size = 2 + Math.max(0, rows.length - 1);
+  for (const row of rows) size += row.record.length;
+  const value = Buffer.allocUnsafe(size);
+  let at = 0;
+  value[at++] = 0x5b; // [
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0) value[at++] = 0x2c; // ,
+    value.set(rows[i]!.record, at);
+    at += rows[i]!.record.length;
+  }
+  value[at] = 0x5d; // ]
+  return { value, ...(total && { count: Number(total.count) }) };
+}
+
 /** A listing's query options, parsed and compiled to SQL. */
 interface PreparedList {
   readonly query: ODataQuery;
@@ -67,6 +106,8 @@ interface PreparedList {
   readonly packed: PackedColumns | undefined;
   /** Undefined for a class without rows. */
   readonly rows?: CompiledQuery<Record<string, unknown>>;
+  /** Each row's record as JSON bytes (sql-records.ts), when the class and dialect allow it. */
+  readonly records?: CompiledQuery<{ record: Uint8Array }>;
   /** With `$count=true`. */
   readonly count?: CompiledQuery<{ count: number | string | bigint }>;
 }
@@ -114,7 +155,22 @@ function prepareList(site: ApiSite, cls: ApiClass, raw: RawQuery): PreparedList 
       dialect,
     },
   );
-  return { query, lazy, packed, rows: rows.compile(), ...(query.count && { count: count.compile() }) };
+  // Same condition as packing: under an explicit $orderby SQLite would build every match's text first.
+  const recordSelect =
+    dialect === 'sqlite' && query.orderBy.length === 0
+      ? sqlRecordSelect(cls, selectedProperties(query, entity))
+      : undefined;
+  const records = recordSelect
+    ? applyODataQuery(base.clearSelect().select(recordSelect), query, entity, { dialect }).rows.compile()
+    : undefined;
+  return {
+    query,
+    lazy,
+    packed,
+    rows: rows.compile(),
+    ...(records && { records: records }),
+    ...(query.count && { count: count.compile() }),
+  };
 }
 
 interface PackedColumns {

@@ -14,26 +14,26 @@ describe('ReadCache', () => {
     );
     const compute = (body: string) => (): Promise<CachedAnswer> => {
       s.computed++;
-      return Promise.resolve({ body: `${body} #${s.computed}`, etag: 'W/"1"' });
+      return Promise.resolve({ body: Buffer.from(`${body} #${s.computed}`), etag: 'W/"1"' });
     };
     return { s, cache, compute };
   }
 
   it('answers from the kept text while the stamp is unchanged, and computes again once it moves', async () => {
     const { s, cache, compute } = setup();
-    expect((await cache.answer('k', compute('x'))).body).toBe('x #1');
-    expect(await cache.answer('k', compute('x'))).toEqual({ body: 'x #1', etag: 'W/"1"' });
+    expect((await cache.answer('k', compute('x'))).body.toString()).toBe('x #1');
+    expect(await cache.answer('k', compute('x'))).toEqual({ body: Buffer.from('x #1'), etag: 'W/"1"' });
     s.stamp = 'b';
-    expect((await cache.answer('k', compute('x'))).body).toBe('x #2');
-    expect((await cache.answer('k', compute('x'))).body).toBe('x #2');
+    expect((await cache.answer('k', compute('x'))).body.toString()).toBe('x #2');
+    expect((await cache.answer('k', compute('x'))).body.toString()).toBe('x #2');
     expect(cache.stats()).toMatchObject({ hits: 2, misses: 2, entries: 1 });
   });
 
   it('keeps different keys apart', async () => {
     const { cache, compute } = setup();
-    expect((await cache.answer('k1', compute('one'))).body).toBe('one #1');
-    expect((await cache.answer('k2', compute('two'))).body).toBe('two #2');
-    expect((await cache.answer('k1', compute('one'))).body).toBe('one #1');
+    expect((await cache.answer('k1', compute('one'))).body.toString()).toBe('one #1');
+    expect((await cache.answer('k2', compute('two'))).body.toString()).toBe('two #2');
+    expect((await cache.answer('k1', compute('one'))).body.toString()).toBe('one #1');
   });
 
   it('never keeps a failure', async () => {
@@ -44,14 +44,14 @@ describe('ReadCache', () => {
     };
     await expect(cache.answer('k', failing)).rejects.toThrow('not found');
     await expect(cache.answer('k', failing)).rejects.toThrow('not found');
-    expect((await cache.answer('k', compute('x'))).body).toBe('x #3');
+    expect((await cache.answer('k', compute('x'))).body.toString()).toBe('x #3');
   });
 
   it('computes (and keeps nothing) when the database cannot give a stamp', async () => {
     const { s, cache, compute } = setup();
     s.fail = true;
-    expect((await cache.answer('k', compute('x'))).body).toBe('x #1');
-    expect((await cache.answer('k', compute('x'))).body).toBe('x #2');
+    expect((await cache.answer('k', compute('x'))).body.toString()).toBe('x #1');
+    expect((await cache.answer('k', compute('x'))).body.toString()).toBe('x #2');
     expect(cache.stats().entries).toBe(0);
   });
 
@@ -62,21 +62,21 @@ describe('ReadCache', () => {
     const slow = async (): Promise<CachedAnswer> => {
       s.computed++;
       await gate;
-      return { body: 'slow' };
+      return { body: Buffer.from('slow') };
     };
     const answers = Array.from({ length: 5 }, () => cache.answer('k', slow));
     await new Promise((resolve) => setImmediate(resolve));
     release();
-    expect((await Promise.all(answers)).map((a) => a.body)).toEqual(Array(5).fill('slow'));
+    expect((await Promise.all(answers)).map((a) => a.body.toString())).toEqual(Array(5).fill('slow'));
     expect(s.computed).toBe(1);
   });
 
   it('stays within its byte budget, least recently used out first, and skips answers too large to keep', async () => {
-    // Each entry: 2 × (key + body + etag) + 100 bytes ≈ 2 × (2 + 100 + 6) + 100 = 316.
+    // Each entry: body + 2 × (key + etag) + 100 bytes = 200 + 2 × (2 + 6) + 100 = 316.
     const { s, cache } = setup(1000, 400);
     const body = (n: number) => (): Promise<CachedAnswer> => {
       s.computed++;
-      return Promise.resolve({ body: String(n).padEnd(100, '.'), etag: 'W/"1"' });
+      return Promise.resolve({ body: Buffer.from(String(n).padEnd(200, '.')), etag: 'W/"1"' });
     };
     for (const k of ['k1', 'k2', 'k3']) await cache.answer(k, body(1));
     await cache.answer('k1', body(1)); // k1 is now the most recent; k2 the least
@@ -89,7 +89,7 @@ describe('ReadCache', () => {
     expect(s.computed).toBe(before + 1);
     const big = (): Promise<CachedAnswer> => {
       s.computed++;
-      return Promise.resolve({ body: 'x'.repeat(500) });
+      return Promise.resolve({ body: Buffer.from('x'.repeat(500)) });
     };
     await cache.answer('big', big);
     await cache.answer('big', big);

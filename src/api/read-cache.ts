@@ -12,13 +12,13 @@
 import type { ChangeStamp } from '../db/change-stamp.js';
 
 export interface CachedAnswer {
-  /** The JSON text of the response body. */
-  readonly body: string;
+  /** The response body, JSON as UTF-8: encoded once, sent as is by every hit. */
+  readonly body: Buffer;
   readonly etag?: string;
 }
 
 export interface ReadCacheOptions {
-  /** Memory for all answers (JS strings: about 2 bytes per character); 0 turns the cache off. */
+  /** Memory for all answers; 0 turns the cache off. */
   readonly maxBytes: number;
   /** Larger answers are computed every time. */
   readonly maxEntryBytes?: number;
@@ -101,7 +101,7 @@ export class ReadCache {
   }
 
   #keep(key: string, stamp: string, answer: CachedAnswer): void {
-    const bytes = 2 * (key.length + answer.body.length + (answer.etag?.length ?? 0)) + 100;
+    const bytes = answer.body.length + 2 * (key.length + (answer.etag?.length ?? 0)) + 100;
     if (bytes > this.#maxEntryBytes) return;
     const old = this.#entries.get(key);
     if (old) {

@@ -67,7 +67,11 @@ async function runServer(ctx: CliContext, o: ServerOptions): Promise<number> {
       `distribution manager running as ${worker.owner} (pid ${process.pid}, job lease ${settings.leaseMs / 1000} s); SIGINT or SIGTERM stops it`,
     );
     const joinSecret = o.joinSecret ?? ctx.io.env.SITECAST_JOIN_SECRET;
-    const api = await createApiServer(site, { log: out, extend: (app) => attachHierarchy(app, site) });
+    const api = await createApiServer(site, {
+      log: out,
+      readCacheBytes: settings.apiReadCacheMb * 1024 * 1024,
+      extend: (app) => attachHierarchy(app, site),
+    });
     const url = await listenApi(api, { port: o.port, host: o.host }).catch(async (e: unknown) => {
       await api.close();
       throw e;

@@ -28,6 +28,8 @@ const settingsSchema = z.object({
   leaseMs: z.number().int().min(1000).max(3_600_000),
   /** How often `server` probes every DP's health (online / degraded / offline), in ms. */
   dpHealthIntervalMs: z.number().int().min(1000).max(86_400_000),
+  /** MiB the REST API may keep answers to reads in until the database changes; 0 turns that off. */
+  apiReadCacheMb: z.number().int().min(0).max(4096),
 });
 
 export type Settings = Readonly<z.infer<typeof settingsSchema>>;
@@ -42,6 +44,7 @@ export interface SettingsOverrides {
   readonly chunkerThreads?: number;
   readonly leaseMs?: number;
   readonly dpHealthIntervalMs?: number;
+  readonly apiReadCacheMb?: number;
 }
 
 function intFrom(value: string | undefined, name: string): number | undefined {
@@ -80,6 +83,8 @@ export function loadSettings(
       overrides.dpHealthIntervalMs ??
       intFrom(env.SITECAST_DP_HEALTH_INTERVAL_MS, 'SITECAST_DP_HEALTH_INTERVAL_MS') ??
       60_000,
+    apiReadCacheMb:
+      overrides.apiReadCacheMb ?? intFrom(env.SITECAST_API_READ_CACHE_MB, 'SITECAST_API_READ_CACHE_MB') ?? 64,
   };
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) {

@@ -51,6 +51,7 @@ export const smsPackageStatusDistPointsSummarizerClass: ApiClass = {
   }),
   defaultOrder: packageDpOrder,
   packedRows: true,
+  plainRecords: true,
   base: (site) =>
     viewOf(
       site,
