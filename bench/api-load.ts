@@ -64,6 +64,8 @@ interface DialectResult {
   readonly dialect: string;
   readonly site: LoadSite;
   readonly cases: readonly CaseResult[];
+  /** The same cases against a server with the read cache turned off. */
+  readonly uncachedCases: readonly CaseResult[];
   readonly calls: readonly StatusCall[];
   /** The server's read cache counters (/metrics) at the end. */
   readonly cache: { readonly hits: number; readonly misses: number };
@@ -186,33 +188,24 @@ async function measure(
   mkdirSync(workDir, { recursive: true });
   ctx.log(`[${dialect}] building the site`);
   const site = await buildLoadSite(workDir, db, DP_COUNT, (line) => ctx.log(line));
-  const server = new ServerProcess({
-    home: site.home,
-    db: site.db,
-    env: { SITECAST_SITE_CODE: siteCode, SITECAST_DP_HEALTH_INTERVAL_MS: String(HEALTH_INTERVAL_MS) },
-  });
+  // First with the read cache turned off (every request queries and builds its answer), then as shipped.
+  let uncachedCases: CaseResult[];
   try {
-    await server.running;
-    await server.waitForOutput(/AdminService REST API at \S+/, 0, 60_000);
-    const idleMs = await waitIdle(server.pid);
-    ctx.log(`[${dialect}] server idle after ${(idleMs / 1000).toFixed(1)} s (its first DP health round)`);
-    const url = /AdminService REST API at (\S+?)\/AdminService\/wmi\//.exec(server.output)![1]!;
-    const base = `${url}/AdminService/wmi/`;
-    const script = writeAuthScript(workDir, site.token);
-    const results: CaseResult[] = [];
-    for (const c of cases(site.packageId)) {
-      await check(base, site.token, c);
-      const opts = { url: `${base}${c.path}`, script, threads: THREADS, connections: c.connections };
-      ctx.log(`[${dialect}] ${c.name}: warm-up, then ${seconds} s`);
-      await runWrk({ ...opts, seconds: 2 });
-      const cpu0 = cpuMsOf(server.pid);
-      const r = await runWrk({ ...opts, seconds });
-      const serverCpuUs = ((cpuMsOf(server.pid) - cpu0) * 1000) / Math.max(1, r.requests);
-      results.push({ c, r, serverCpuUs, load: loadavg()[0]! });
-      ctx.log(
-        `  ${r.requestsPerSec.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, non-2xx ${r.non2xx}, server CPU ${serverCpuUs.toFixed(0)} µs/request`,
-      );
+    const uncached = await startServer(ctx, dialect, site, 0);
+    try {
+      uncachedCases = await loadCases(ctx, `${dialect}, read cache off`, uncached, site, workDir, seconds);
+    } finally {
+      await uncached.kill('SIGTERM');
     }
+  } catch (e) {
+    await site.site.close();
+    throw e;
+  }
+  const server = await startServer(ctx, dialect, site);
+  try {
+    const url = urlOf(server);
+    const base = `${url}/AdminService/wmi/`;
+    const results = await loadCases(ctx, dialect, server, site, workDir, seconds);
     ctx.log(`[${dialect}] the calls of \`sitecast status\``);
     const n = Math.max(10, Math.round(20 * Math.min(1, ctx.scale)));
     const status = site.site.status;
@@ -269,11 +262,65 @@ async function measure(
         progressMade,
       ),
     ];
-    return { dialect, site, cases: results, calls, cache: await cacheCounters(url) };
+    return { dialect, site, cases: results, uncachedCases, calls, cache: await cacheCounters(url) };
   } finally {
     await server.kill('SIGTERM');
     await site.site.close();
   }
+}
+
+/** `sitecast server` on the load site, idle (its first DP health round over); cacheMb as configured. */
+async function startServer(
+  ctx: BenchContext,
+  dialect: string,
+  site: LoadSite,
+  cacheMb?: number,
+): Promise<ServerProcess> {
+  const server = new ServerProcess({
+    home: site.home,
+    db: site.db,
+    env: {
+      SITECAST_SITE_CODE: siteCode,
+      SITECAST_DP_HEALTH_INTERVAL_MS: String(HEALTH_INTERVAL_MS),
+      ...(cacheMb !== undefined && { SITECAST_API_READ_CACHE_MB: String(cacheMb) }),
+    },
+  });
+  await server.running;
+  await server.waitForOutput(/AdminService REST API at \S+/, 0, 60_000);
+  const idleMs = await waitIdle(server.pid);
+  ctx.log(`[${dialect}] server idle after ${(idleMs / 1000).toFixed(1)} s (its first DP health round)`);
+  return server;
+}
+
+const urlOf = (server: ServerProcess): string =>
+  /AdminService REST API at (\S+?)\/AdminService\/wmi\//.exec(server.output)![1]!;
+
+/** wrk through every case against `server`. */
+async function loadCases(
+  ctx: BenchContext,
+  label: string,
+  server: ServerProcess,
+  site: LoadSite,
+  workDir: string,
+  seconds: number,
+): Promise<CaseResult[]> {
+  const base = `${urlOf(server)}/AdminService/wmi/`;
+  const script = writeAuthScript(workDir, site.token);
+  const results: CaseResult[] = [];
+  for (const c of cases(site.packageId)) {
+    await check(base, site.token, c);
+    const opts = { url: `${base}${c.path}`, script, threads: THREADS, connections: c.connections };
+    ctx.log(`[${label}] ${c.name}: warm-up, then ${seconds} s`);
+    await runWrk({ ...opts, seconds: 2 });
+    const cpu0 = cpuMsOf(server.pid);
+    const r = await runWrk({ ...opts, seconds });
+    const serverCpuUs = ((cpuMsOf(server.pid) - cpu0) * 1000) / Math.max(1, r.requests);
+    results.push({ c, r, serverCpuUs, load: loadavg()[0]! });
+    ctx.log(
+      `  ${r.requestsPerSec.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, non-2xx ${r.non2xx}, server CPU ${serverCpuUs.toFixed(0)} µs/request`,
+    );
+  }
+  return results;
 }
 
 const ms = (n: number): string => `${n.toFixed(n < 10 ? 2 : 1)} ms`;
@@ -281,6 +328,37 @@ const ms = (n: number): string => `${n.toFixed(n < 10 ? 2 : 1)} ms`;
 function pctile(values: readonly number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+function caseTable(cases: readonly CaseResult[]): string {
+  return table(
+    [
+      'Request',
+      'Conn.',
+      'req/s',
+      'server CPU per request',
+      'p50',
+      'p90',
+      'p99',
+      'max',
+      'non-2xx',
+      'socket errors',
+      'load 1 min',
+    ],
+    cases.map(({ c, r, serverCpuUs, load }) => [
+      c.name,
+      String(c.connections),
+      r.requestsPerSec.toFixed(0),
+      `${serverCpuUs.toFixed(0)} µs`,
+      ms(r.p50Ms),
+      ms(r.p90Ms),
+      ms(r.p99Ms),
+      ms(r.maxMs),
+      String(r.non2xx),
+      String(r.socketErrors),
+      load.toFixed(2),
+    ]),
+  );
 }
 
 function section(d: DialectResult): string {
@@ -291,37 +369,15 @@ function section(d: DialectResult): string {
     `Package ${d.site.packageId} on ${d.site.dpCount} DPs (${states}). Setup: ${d.site.dpCount} × ` +
       `DpRegistry.addLocal in ${fmtMs(d.site.setupMs.dps)}, package × DP rows in ${fmtMs(d.site.setupMs.targets)}.`,
     '',
-    table(
-      [
-        'Request',
-        'Conn.',
-        'req/s',
-        'server CPU per request',
-        'p50',
-        'p90',
-        'p99',
-        'max',
-        'non-2xx',
-        'socket errors',
-        'load 1 min',
-      ],
-      d.cases.map(({ c, r, serverCpuUs, load }) => [
-        c.name,
-        String(c.connections),
-        r.requestsPerSec.toFixed(0),
-        `${serverCpuUs.toFixed(0)} µs`,
-        ms(r.p50Ms),
-        ms(r.p90Ms),
-        ms(r.p99Ms),
-        ms(r.maxMs),
-        String(r.non2xx),
-        String(r.socketErrors),
-        load.toFixed(2),
-      ]),
-    ),
+    caseTable(d.cases),
     '',
     `Read cache (answers kept until the database changes): ${d.cache.hits} hits, ${d.cache.misses} misses ` +
       "over the whole run, from the server's /metrics.",
+    '',
+    'The same requests against a server started with the read cache turned off ' +
+      '(`SITECAST_API_READ_CACHE_MB=0`): every answer queried and built anew.',
+    '',
+    caseTable(d.uncachedCases),
     '',
     table(
       ['`sitecast status` calls (in the bench process)', 'calls', 'median', 'p99', 'max'],
