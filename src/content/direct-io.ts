@@ -26,6 +26,17 @@ export async function openDirect(path: string): Promise<FileHandle | null> {
   }
 }
 
+/** Opens `path` for direct reads (offsets, lengths and buffers aligned as for writes); null where refused. */
+export async function openDirectRead(path: string): Promise<FileHandle | null> {
+  const flag = constants.O_DIRECT;
+  if (flag === undefined) return null;
+  try {
+    return await open(path, constants.O_RDONLY | flag);
+  } catch {
+    return null;
+  }
+}
+
 /** True for the error a direct write gives when it cannot be done directly (alignment, filesystem). */
 export function isDirectRefusal(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | undefined)?.code === 'EINVAL';

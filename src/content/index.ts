@@ -20,3 +20,4 @@ export {
   type SourceStats,
 } from './stat-cache.js';
 export { snapshotSource, type SourceSnapshot, type SnapshotSourceOptions } from './snapshot.js';
+export { AlignedBufferPool, DIRECT_ALIGN, isDirectRefusal, openDirect, openDirectRead } from './direct-io.js';

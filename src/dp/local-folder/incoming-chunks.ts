@@ -11,13 +11,13 @@
  * frame whose id was zeroed (its bytes were found rotten) is skipped.
  */
 import { open, rename, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChunkId } from '../../content/index.js';
 import type { DpChunk } from '../dp-adapter.js';
 import { errnoOf, listNames, mkdirOne, removeTree } from './durable-fs.js';
 import { type FolderLayout, TEMP_PREFIX, randomHex8 } from './folder-layout.js';
 import { MAX_CHUNK_BYTES } from './received-manifest.js';
+import { StagedFileWriter } from './staged-file-writer.js';
 
 const ID_BYTES = 32;
 const HEADER_BYTES = ID_BYTES + 4;
@@ -73,23 +73,28 @@ export class IncomingChunks {
     });
     if (fresh.length === 0) return;
     const seq = pkg.nextSeq++;
-    const buffers: Buffer[] = [];
     const placed: [ChunkId, Entry][] = [];
-    let offset = 0;
-    for (const chunk of fresh) {
-      const header = Buffer.allocUnsafe(HEADER_BYTES);
-      header.write(chunk.id, 0, ID_BYTES, 'hex');
-      header.writeUInt32LE(chunk.bytes.length, ID_BYTES);
-      buffers.push(header, chunk.bytes);
-      placed.push([chunk.id, { seq, frame: offset, size: chunk.bytes.length }]);
-      offset += HEADER_BYTES + chunk.bytes.length;
-    }
     await mkdirOne(pkg.dir);
     const temp = join(pkg.dir, `${TEMP_PREFIX}${randomHex8()}`);
     try {
       const handle = await open(temp, 'wx', 0o644);
       try {
-        await writeAll(handle, buffers, offset);
+        // Through a staging buffer (direct I/O where allowed): these files are large and written once.
+        const out = await StagedFileWriter.open(temp, handle);
+        try {
+          const header = Buffer.allocUnsafe(HEADER_BYTES);
+          for (const chunk of fresh) {
+            const frame = out.length;
+            header.write(chunk.id, 0, ID_BYTES, 'hex');
+            header.writeUInt32LE(chunk.bytes.length, ID_BYTES);
+            await out.write(header);
+            await out.write(chunk.bytes);
+            placed.push([chunk.id, { seq, frame, size: chunk.bytes.length }]);
+          }
+          await out.finish();
+        } finally {
+          await out.close();
+        }
       } finally {
         await handle.close();
       }
@@ -260,31 +265,6 @@ async function framesOf(file: string, seq: number): Promise<[ChunkId, Entry][]> 
     }
   } finally {
     await handle.close();
-  }
-  return out;
-}
-
-/** writev may write part (a full disk): write the rest, so the error of the next write surfaces. */
-async function writeAll(handle: FileHandle, buffers: readonly Buffer[], total: number): Promise<void> {
-  let rest = [...buffers];
-  let written = 0;
-  while (written < total) {
-    const { bytesWritten } = await handle.writev(rest, written);
-    if (bytesWritten <= 0) throw new Error(`batch file write made no progress at byte ${written}`);
-    written += bytesWritten;
-    rest = skipBytes(rest, bytesWritten);
-  }
-}
-
-function skipBytes(buffers: readonly Buffer[], count: number): Buffer[] {
-  const out: Buffer[] = [];
-  let skip = count;
-  for (const buffer of buffers) {
-    if (skip >= buffer.length) skip -= buffer.length;
-    else {
-      out.push(skip > 0 ? buffer.subarray(skip) : buffer);
-      skip = 0;
-    }
   }
   return out;
 }

@@ -9,8 +9,11 @@ import { resolve, sep } from 'node:path';
 import { sha256Hex } from '../../content/index.js';
 import type { ChunkId, Manifest } from '../../content/index.js';
 import { SitecastError } from '../../kernel/index.js';
+// Not in content's index: direct I/O is a storage detail the content feature shares with DP folders only.
+import { AlignedBufferPool, DIRECT_ALIGN, isDirectRefusal, openDirectRead } from '../../content/index.js';
 import { fsyncDir, mkdirOne } from './durable-fs.js';
 import type { IncomingChunks } from './incoming-chunks.js';
+import { StagedFileWriter } from './staged-file-writer.js';
 
 /** A verified copy of a chunk may sit at `offset` of `file` (absolute path). */
 export interface SeedRange {
@@ -39,9 +42,6 @@ export interface AssembleResult {
 const maxOpenSeeds = 16;
 /** Bytes read at once from a chunk's file: chunks received or seeded in a row sit next to each other. */
 const readWindowBytes = 8 * 1024 * 1024;
-/** Bytes gathered before one positional writev; buffers per call stay under IOV_MAX (1024). */
-const writeGatherBytes = 8 * 1024 * 1024;
-const writeGatherBuffers = 512;
 
 export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw new SitecastError('CANCELLED', `${what} cancelled`);
@@ -70,23 +70,26 @@ export async function assembleTree(input: AssembleInput): Promise<AssembleResult
     for (const file of input.manifest.files) {
       const path = pathInside(input.stagingDir, file.path);
       const handle = await open(path, 'wx', 0o600);
-      const out = new GatheredWriter(handle);
       try {
-        let offset = 0;
-        for (const chunk of file.chunks) {
-          throwIfCancelled(input.signal, `assembling ${input.manifest.packageId}`);
-          const bytes = await source.get(chunk.id, chunk.size);
-          if (!bytes) missing.add(chunk.id);
-          // Once something is missing the tree will be thrown away: keep looking only to list every gap.
-          else if (missing.size === 0) {
-            await out.write(bytes, offset);
-            bytesWritten += bytes.length;
+        // Copies each chunk (so the source may reuse its read window) and writes directly where allowed.
+        const out = await StagedFileWriter.open(path, handle);
+        try {
+          for (const chunk of file.chunks) {
+            throwIfCancelled(input.signal, `assembling ${input.manifest.packageId}`);
+            const bytes = await source.get(chunk.id, chunk.size);
+            if (!bytes) missing.add(chunk.id);
+            // Once something is missing the tree will be thrown away: keep looking only to list every gap.
+            else if (missing.size === 0) {
+              await out.write(bytes);
+              bytesWritten += bytes.length;
+            }
           }
-          offset += chunk.size;
-        }
-        if (missing.size === 0) {
-          await out.flush();
-          await handle.sync();
+          if (missing.size === 0) {
+            await out.finish();
+            await handle.sync();
+          }
+        } finally {
+          await out.close();
         }
       } finally {
         await handle.close();
@@ -123,47 +126,23 @@ function directoriesOf(manifest: Manifest): string[] {
   return [...dirs].sort();
 }
 
-/** Positional writes of consecutive ranges gathered into one writev of up to 8 MiB. */
-class GatheredWriter {
-  private buffers: Buffer[] = [];
-  private at = 0;
-  private bytes = 0;
+interface OpenSource {
+  readonly handle: FileHandle;
+  /** Opened with O_DIRECT: reads must be aligned (start, length and buffer). */
+  readonly direct: boolean;
+}
 
-  constructor(private readonly handle: FileHandle) {}
+/** Page-aligned read windows, reused across assemblies. */
+const windows = new AlignedBufferPool(readWindowBytes, 2);
 
-  async write(bytes: Buffer, position: number): Promise<void> {
-    if (this.buffers.length > 0 && this.at + this.bytes !== position) await this.flush();
-    if (this.buffers.length === 0) this.at = position;
-    this.buffers.push(bytes);
-    this.bytes += bytes.length;
-    if (this.bytes >= writeGatherBytes || this.buffers.length >= writeGatherBuffers) await this.flush();
-  }
-
-  /** Writes what is gathered, all of it: a short write (a filling disk) continues until the error comes. */
-  async flush(): Promise<void> {
-    let buffers = this.buffers;
-    let position = this.at;
-    this.buffers = [];
-    this.at += this.bytes;
-    this.bytes = 0;
-    while (buffers.length > 0) {
-      const { bytesWritten } = await this.handle.writev(buffers, position);
-      if (bytesWritten === 0)
-        throw new SitecastError('DISK_FULL', `writing at offset ${position}: nothing was written`);
-      position += bytesWritten;
-      let skip = bytesWritten;
-      while (buffers.length > 0 && skip >= buffers[0]!.length) {
-        skip -= buffers[0]!.length;
-        buffers = buffers.slice(1);
-      }
-      if (skip > 0) buffers = [buffers[0]!.subarray(skip), ...buffers.slice(1)];
-    }
-  }
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 class ChunkSource {
   private window: { readonly file: string; readonly start: number; readonly bytes: Buffer } | null = null;
-  private readonly handles = new Map<string, FileHandle | null>();
+  private readonly handles = new Map<string, OpenSource | null>();
+  private windowBuffer: Buffer | null = null;
   private readonly badSeeds = new Set<string>();
 
   constructor(
@@ -198,7 +177,9 @@ class ChunkSource {
 
   /**
    * The range's bytes, read through a window of up to 8 MiB of its file: the next chunks of a batch file
-   * (or of a seed tree) usually follow, so one read serves many. The caller hashes what it gets.
+   * (or of a seed tree) usually follow, so one read serves many. The caller hashes what it gets and copies
+   * it before asking for the next range: the window's buffer is reused. Reads bypass the page cache where
+   * the file system allows (batch files were written that way; a tree's bytes are read once here).
    */
   private async readRange(seed: SeedRange): Promise<Buffer | null> {
     const w = this.window;
@@ -211,11 +192,27 @@ class ChunkSource {
       return w.bytes.subarray(seed.offset - w.start, seed.offset - w.start + seed.size);
     }
     try {
-      const handle = await this.handle(seed.file);
-      if (!handle) return null;
-      // A new buffer per window: slices of the previous one may still wait in a writer.
-      const buffer = Buffer.allocUnsafe(Math.max(seed.size, readWindowBytes));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, seed.offset);
+      const source = await this.handle(seed.file);
+      if (!source) return null;
+      this.window = null;
+      const buffer = (this.windowBuffer ??= bufferOf(windows.take()));
+      if (source.direct) {
+        const start = Math.floor(seed.offset / DIRECT_ALIGN) * DIRECT_ALIGN;
+        if (seed.offset - start + seed.size <= buffer.length) {
+          try {
+            const { bytesRead } = await source.handle.read(buffer, 0, buffer.length, start);
+            if (bytesRead < seed.offset - start + seed.size) return null;
+            this.window = { file: seed.file, start, bytes: buffer.subarray(0, bytesRead) };
+            return buffer.subarray(seed.offset - start, seed.offset - start + seed.size);
+          } catch (e) {
+            if (!isDirectRefusal(e)) throw e;
+            await this.readBuffered(seed.file);
+          }
+        }
+        return this.readOnce(seed);
+      }
+      if (seed.size > buffer.length) return this.readOnce(seed);
+      const { bytesRead } = await source.handle.read(buffer, 0, buffer.length, seed.offset);
       if (bytesRead < seed.size) return null;
       this.window = { file: seed.file, start: seed.offset, bytes: buffer.subarray(0, bytesRead) };
       return buffer.subarray(0, seed.size);
@@ -225,20 +222,48 @@ class ChunkSource {
     }
   }
 
-  private async handle(file: string): Promise<FileHandle | null> {
+  /** A range bigger than the window (a chunk over 8 MiB), read on its own through the page cache. */
+  private async readOnce(seed: SeedRange): Promise<Buffer | null> {
+    const handle = await open(seed.file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(seed.size);
+      const { bytesRead } = await handle.read(buffer, 0, seed.size, seed.offset);
+      return bytesRead === seed.size ? buffer : null;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Replaces a file's direct handle by a buffered one (its file system refused a direct read). */
+  private async readBuffered(file: string): Promise<void> {
+    const old = this.handles.get(file);
+    const handle = await open(file, 'r').catch(() => null);
+    this.handles.set(file, handle && { handle, direct: false });
+    await old?.handle.close().catch(() => undefined);
+  }
+
+  private async handle(file: string): Promise<{ handle: FileHandle; direct: boolean } | null> {
     if (this.handles.has(file)) return this.handles.get(file) ?? null;
     if (this.handles.size >= maxOpenSeeds) {
-      const [oldest, handle] = this.handles.entries().next().value as [string, FileHandle | null];
+      const [oldest, source] = this.handles.entries().next().value as [string, OpenSource | null];
       this.handles.delete(oldest);
-      await handle?.close();
+      await source?.handle.close();
     }
-    const handle = await open(file, 'r').catch(() => null);
-    this.handles.set(file, handle);
-    return handle;
+    const direct = await openDirectRead(file);
+    const handle = direct ?? (await open(file, 'r').catch(() => null));
+    const source = handle && { handle, direct: direct !== null };
+    this.handles.set(file, source);
+    return source;
   }
 
   async close(): Promise<void> {
-    for (const handle of this.handles.values()) await handle?.close().catch(() => undefined);
+    for (const source of this.handles.values()) await source?.handle.close().catch(() => undefined);
     this.handles.clear();
+    if (this.windowBuffer)
+      windows.give(
+        new Uint8Array(this.windowBuffer.buffer, this.windowBuffer.byteOffset, this.windowBuffer.length),
+      );
+    this.windowBuffer = null;
+    this.window = null;
   }
 }
