@@ -14,6 +14,10 @@ import { contentRoutes } from './content-routes.js';
 import { dpRoutes } from './dp-routes.js';
 import { PackagePulls } from './package-pulls.js';
 import type { PullSourcesOptions } from './pull-sources.js';
+import { RawBodies } from './raw-body.js';
+
+/** Pooled receive buffers fit the HTTP adapter's 16 MiB batches (a bigger body gets its own buffer). */
+const BATCH_POOL_BYTES = 16 * 1024 * 1024 + 64 * 1024;
 
 export interface DpAgentOptions {
   /** The DP folder (created if missing). */
@@ -65,11 +69,17 @@ export async function createDpAgent(options: DpAgentOptions): Promise<DpAgent> {
     : Fastify({ logger: false, forceCloseConnections: true })) as unknown as FastifyInstance;
 
   // Bodies stay raw: their SHA-256 is checked against the signed header before anything reads them.
+  // Chunk uploads are read into pooled buffers their routes give back (./raw-body.ts).
+  const bodies = new RawBodies(
+    BATCH_POOL_BYTES,
+    (request) =>
+      (request.method === 'POST' && request.routeOptions.url === `${DP_API_PREFIX}/chunks/batch`) ||
+      (request.method === 'PUT' && request.routeOptions.url === `${DP_API_PREFIX}/chunks/:id`),
+  );
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     ['application/json', 'application/octet-stream', MANIFEST_DELTA_MEDIA_TYPE],
-    { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
+    bodies.parse,
   );
   app.setErrorHandler((error, request, reply) => {
     const mapped = mapAgentError(error, request);
@@ -101,6 +111,7 @@ export async function createDpAgent(options: DpAgentOptions): Promise<DpAgent> {
     clock,
     pulls,
     stats,
+    bodies,
     longPollMs: options.longPollMs ?? 10_000,
     log,
     ...(options.skewMs !== undefined && { skewMs: options.skewMs }),

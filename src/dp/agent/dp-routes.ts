@@ -30,6 +30,7 @@ import type { AgentStoreView } from './agent-store-view.js';
 import type { PackagePulls } from './package-pulls.js';
 import { LongOperations } from './long-operations.js';
 import { manifestOf } from './manifest-input.js';
+import type { RawBodies } from './raw-body.js';
 import { bodyOf, connectionSignal, jsonBodyOf, parsed } from './request-input.js';
 
 /** Missing-chunk queries: ids of a ~100 GiB package fit; the HTTP adapter pages far below this. */
@@ -54,6 +55,8 @@ export interface DpRoutesOptions {
   readonly log: (line: string) => void;
   readonly pulls: PackagePulls;
   readonly stats: AgentStatsCounter;
+  /** The body parser's pool: chunk upload routes give their body buffer back once stored. */
+  readonly bodies?: RawBodies;
 }
 
 const packageParams = z.object({ pkg: z.string() });
@@ -172,18 +175,28 @@ export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
   });
 
   app.put('/chunks/:id', { bodyLimit: CHUNK_BODY_LIMIT }, async (request) => {
-    const { id } = parsed(chunkParams, request.params, 'path');
-    const { packageId } = parsed(packageQuery, request.query, 'query');
-    await storeCounted(packageId, [{ id, bytes: bodyOf(request, 'application/octet-stream') }]);
-    return { ok: true };
+    try {
+      const { id } = parsed(chunkParams, request.params, 'path');
+      const { packageId } = parsed(packageQuery, request.query, 'query');
+      await storeCounted(packageId, [{ id, bytes: bodyOf(request, 'application/octet-stream') }]);
+      return { ok: true };
+    } finally {
+      o.bodies?.release(request);
+    }
   });
 
   app.post('/chunks/batch', { bodyLimit: BATCH_BODY_LIMIT }, async (request) => {
-    const { packageId } = parsed(packageQuery, request.query, 'query');
-    const chunks =
-      decodedBatches.get(request) ?? decodeChunkBatch(bodyOf(request, 'application/octet-stream'));
-    await storeCounted(packageId, chunks);
-    return { ok: true, chunks: chunks.length };
+    try {
+      const { packageId } = parsed(packageQuery, request.query, 'query');
+      const chunks =
+        decodedBatches.get(request) ?? decodeChunkBatch(bodyOf(request, 'application/octet-stream'));
+      await storeCounted(packageId, chunks);
+      return { ok: true, chunks: chunks.length };
+    } finally {
+      // Stored (copied to disk) or refused: the chunks' bytes are not read after this.
+      decodedBatches.delete(request);
+      o.bodies?.release(request);
+    }
   });
 
   app.get('/chunks/:id', async (request, reply) => {
