@@ -38,13 +38,22 @@ export function chunkFramesDigest(frames: readonly ChunkFrame[]): string {
 }
 
 export function encodeChunkBatch(chunks: readonly DpChunk[]): Buffer {
+  return Buffer.concat(chunkBatchParts(chunks));
+}
+
+/**
+ * The batch body as the pieces it is made of (each frame header, then the chunk's own bytes, not copied):
+ * written one after another they are `encodeChunkBatch(chunks)`. All headers share one allocation.
+ */
+export function chunkBatchParts(chunks: readonly DpChunk[]): Buffer[] {
+  const headers = Buffer.allocUnsafe(chunks.length * HEADER_BYTES);
   const parts: Buffer[] = [];
-  for (const chunk of chunks) {
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
-    writeHeader(header, 0, chunk.id, chunk.bytes.length);
-    parts.push(header, chunk.bytes);
-  }
-  return Buffer.concat(parts);
+  chunks.forEach((chunk, i) => {
+    const at = i * HEADER_BYTES;
+    writeHeader(headers, at, chunk.id, chunk.bytes.length);
+    parts.push(headers.subarray(at, at + HEADER_BYTES), chunk.bytes);
+  });
+  return parts;
 }
 
 function writeHeader(target: Buffer, at: number, id: string, length: number): void {

@@ -16,7 +16,7 @@ import type {
   DpPackageState,
   DpVerifyReport,
 } from '../dp-adapter.js';
-import { CHUNK_FRAME_OVERHEAD, chunkFramesDigest, encodeChunkBatch } from './chunk-batch.js';
+import { CHUNK_FRAME_OVERHEAD, chunkBatchParts, chunkFramesDigest } from './chunk-batch.js';
 import { DpHttpClient, type DpHttpClientOptions, type DpRequest } from './dp-http-client.js';
 import {
   DP_API_PREFIX,
@@ -147,7 +147,7 @@ export class HttpDpAdapter implements DpAdapter {
     const request: DpRequest = {
       method: 'POST',
       path: `${DP_API_PREFIX}/chunks/batch?packageId=${encodeURIComponent(packageId)}`,
-      body: encodeChunkBatch(batch),
+      body: chunkBatchParts(batch),
       contentType: 'application/octet-stream',
       signal,
       context: `putChunks ${packageId}`,
