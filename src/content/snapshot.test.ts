@@ -158,7 +158,9 @@ describe('snapshotSource', () => {
   it('fails with SOURCE_CHANGING, returning nothing, when a file keeps changing while read', async () => {
     const root = tempDir();
     const path = join(root, 'log.txt');
-    writeFileSync(path, fastPseudoRandomBytes(2 * MiB, 7));
+    // Large enough that each read lasts longer than the scheduler leaves the writer waiting on a busy
+    // 2-core machine (with 2 MiB, a starved writer once let all three reads see a still file).
+    writeFileSync(path, fastPseudoRandomBytes(16 * MiB, 7));
     writeFileSync(join(root, 'stable.txt'), 'stable');
     // Another process appends in a tight loop, like a service writing its log into the source folder.
     const writer = spawn(
