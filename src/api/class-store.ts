@@ -12,6 +12,7 @@ import {
   parseQueryOptions,
   projectRecord,
   selectedProperties,
+  type ODataEntity,
   type ODataQuery,
   type RawQuery,
 } from './odata/index.js';
@@ -69,8 +70,8 @@ export interface CollectionJson {
 
 /**
  * Like listInstances, with the records as JSON bytes: written by the database when the class allows it
- * (sql-records.ts: each row's record comes back as UTF-8 bytes, copied once into the answer), else
- * serialized here.
+ * (sql-records.ts: all the rows' records joined by SQLite into one blob of UTF-8, in the listing's
+ * order), else serialized here.
  */
 export async function listInstancesJson(
   site: ApiSite,
@@ -83,19 +84,14 @@ export async function listInstancesJson(
     return { value: Buffer.from(JSON.stringify(value)), ...(count !== undefined && { count }) };
   }
   const db = site.database.db;
-  const { rows } = await db.executeQuery<{ record: Uint8Array }>(p.records);
+  const { rows } = await db.executeQuery<{ records: Uint8Array | null }>(p.records);
   const total = p.count && (await db.executeQuery<{ count: number | string | bigint }>(p.count)).rows[0];
-  let size = 2 + Math.max(0, rows.length - 1);
-  for (const row of rows) size += row.record.length;
-  const value = Buffer.allocUnsafe(size);
-  let at = 0;
-  value[at++] = 0x5b; // [
-  for (let i = 0; i < rows.length; i++) {
-    if (i > 0) value[at++] = 0x2c; // ,
-    value.set(rows[i]!.record, at);
-    at += rows[i]!.record.length;
-  }
-  value[at] = 0x5d; // ]
+  // No match: group_concat gives null.
+  const records = rows[0]?.records ?? new Uint8Array(0);
+  const value = Buffer.allocUnsafe(records.length + 2);
+  value[0] = 0x5b; // [
+  value.set(records, 1);
+  value[records.length + 1] = 0x5d; // ]
   return { value, ...(total && { count: Number(total.count) }) };
 }
 
@@ -106,8 +102,8 @@ interface PreparedList {
   readonly packed: PackedColumns | undefined;
   /** Undefined for a class without rows. */
   readonly rows?: CompiledQuery<Record<string, unknown>>;
-  /** Each row's record as JSON bytes (sql-records.ts), when the class and dialect allow it. */
-  readonly records?: CompiledQuery<{ record: Uint8Array }>;
+  /** Every row's record as JSON, comma-joined in one blob (sql-records.ts), when class and dialect allow. */
+  readonly records?: CompiledQuery<{ records: Uint8Array | null }>;
   /** With `$count=true`. */
   readonly count?: CompiledQuery<{ count: number | string | bigint }>;
 }
@@ -157,20 +153,42 @@ function prepareList(site: ApiSite, cls: ApiClass, raw: RawQuery): PreparedList 
   );
   // Same condition as packing: under an explicit $orderby SQLite would build every match's text first.
   const recordSelect =
-    dialect === 'sqlite' && query.orderBy.length === 0
+    dialect === 'sqlite' && query.orderBy.length === 0 && cls.defaultOrder
       ? sqlRecordSelect(cls, selectedProperties(query, entity))
       : undefined;
-  const records = recordSelect
-    ? applyODataQuery(base.clearSelect().select(recordSelect), query, entity, { dialect }).rows.compile()
-    : undefined;
+  const records = recordSelect && joinedRecords(site, base, recordSelect, cls.defaultOrder!, query, entity);
   return {
     query,
     lazy,
     packed,
     rows: rows.compile(),
-    ...(records && { records: records }),
+    ...(records && { records }),
     ...(query.count && { count: count.compile() }),
   };
+}
+
+/**
+ * `select group_concat(record, ',' order by …)` over the listing (filter, default order, $top/$skip) with
+ * each row's record written by SQLite: one value for the whole answer instead of a JS value per row. The
+ * aggregate orders by the listing's own default-order columns: its input order is not guaranteed otherwise.
+ */
+function joinedRecords(
+  site: ApiSite,
+  base: BaseQuery,
+  record: AliasedRawBuilder<string, 'record'>,
+  order: readonly string[],
+  query: ODataQuery,
+  entity: ODataEntity,
+): CompiledQuery<{ records: Uint8Array | null }> {
+  const keys = order.map((column, i) => sql.ref(column).as(`_o${i}`));
+  const listing = applyODataQuery(base.clearSelect().select([record, ...keys]), query, entity, {
+    dialect: 'sqlite',
+  }).rows;
+  const by = sql.join(order.map((_, i) => sql.ref(`r._o${i}`)));
+  return site.database.db
+    .selectFrom(listing.as('r'))
+    .select(sql<Uint8Array | null>`cast(group_concat(r.record, ',' order by ${by}) as blob)`.as('records'))
+    .compile();
 }
 
 interface PackedColumns {

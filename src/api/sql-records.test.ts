@@ -34,8 +34,8 @@ describe('records written by SQLite', () => {
   async function both(row: Record<string, unknown>): Promise<[unknown, unknown]> {
     const select = sqlRecordSelect(cls, ['S', 'N', 'F', 'B', 'T'])!;
     const inner = sql`select ${row.S} as S, ${row.N} as N, ${row.F} as F, ${row.B} as B, ${row.T} as T`;
-    const r = await sql<{ record: Uint8Array }>`select ${select} from (${inner}) as v`.execute(db);
-    return [JSON.parse(Buffer.from(r.rows[0]!.record).toString('utf8')), recordFromRow(cls, row)];
+    const r = await sql<{ record: string }>`select ${select} from (${inner}) as v`.execute(db);
+    return [JSON.parse(r.rows[0]!.record), recordFromRow(cls, row)];
   }
 
   it('converts like recordFromRow: times, booleans, numbers, strings, nulls', async () => {
@@ -123,5 +123,7 @@ describe('SMS_PackageStatusDistPointsSummarizer listed as SQL-written text', () 
       expect(text.count, JSON.stringify(q)).toBe(js.count);
       expect(js.value.length).toBeGreaterThan(0);
     }
+    const none = await listInstancesJson(f.t.site, summarizer, { $filter: "PackageID eq 'PS999999'" });
+    expect(none.value.toString('utf8')).toBe('[]');
   });
 });
