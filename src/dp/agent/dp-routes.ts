@@ -5,6 +5,7 @@
  * SHA-256, or for chunk uploads signed in mode `chunk-frames-v1` the ids and lengths of its chunks (their
  * bytes are hashed against their ids by the store before any is kept, so each pushed byte is hashed once).
  */
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -20,9 +21,16 @@ import {
   verifyReadGrant,
   verifyRequest,
 } from '../auth/index.js';
-import { chunkFramesDigest, decodeChunkBatch } from '../http/chunk-batch.js';
+import { chunkFramesDigest, decodeChunkBatch, readChunkAnswer } from '../http/chunk-batch.js';
 import type { DpChunk } from '../dp-adapter.js';
-import { missingRequest, pullRequest, type PendingProgress } from '../http/dp-wire.js';
+import {
+  CHUNKS_MISSING_HEADER,
+  READ_ANSWER_MAX_BYTES,
+  chunkReadRequest,
+  missingRequest,
+  pullRequest,
+  type PendingProgress,
+} from '../http/dp-wire.js';
 import type { FolderDpStore } from '../local-folder/index.js';
 import { MAX_CHUNK_BYTES } from '../local-folder/index.js';
 import type { AgentStatsCounter } from './agent-stats.js';
@@ -88,7 +96,7 @@ export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
   const ops = new LongOperations();
   const activating = new Map<string, { version: number; manifestId: string }>();
   const { store, view, log, stats } = o;
-  /** Requests authenticated by a read grant (../auth/read-grant.ts): they may only read a chunk. */
+  /** Requests authenticated by a read grant (../auth/read-grant.ts): they may only read chunks. */
   const granted = new WeakSet<FastifyRequest>();
   /** Requests that signed their chunk frames, not their body: the frames are checked in `preHandler`. */
   const framesSigned = new WeakSet<FastifyRequest>();
@@ -96,13 +104,17 @@ export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
   const decodedBatches = new WeakMap<FastifyRequest, DpChunk[]>();
   const batchRoute = `${app.prefix}/chunks/batch`;
   const chunkRoute = `${app.prefix}/chunks/:id`;
+  const readRoute = `${app.prefix}/chunks/read`;
+  const isChunkRead = (request: FastifyRequest): boolean =>
+    (request.method === 'GET' && request.routeOptions.url === chunkRoute) ||
+    (request.method === 'POST' && request.routeOptions.url === readRoute);
   const isChunkUpload = (request: FastifyRequest): boolean =>
     (request.method === 'POST' && request.routeOptions.url === batchRoute) ||
     (request.method === 'PUT' && request.routeOptions.url === chunkRoute);
 
   app.addHook('onRequest', (request, _reply, done) => {
     const grant = grantTokenOf(request.headers.authorization);
-    if (grant !== null && request.method === 'GET' && request.routeOptions.url === chunkRoute) {
+    if (grant !== null && isChunkRead(request)) {
       verifyReadGrant(o.secret, grant, o.clock.now());
       granted.add(request);
       return done();
@@ -204,6 +216,19 @@ export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
     const bytes = await store.readChunk(id);
     stats.add('served', 1, bytes.length);
     return reply.type('application/octet-stream').send(bytes);
+  });
+
+  /** A pull DP reading several chunks at once (../http/dp-wire.ts `chunkReadRequest`). */
+  app.post('/chunks/read', { bodyLimit: JSON_BODY_LIMIT }, async (request, reply) => {
+    const { ids } = jsonBodyOf(request, chunkReadRequest);
+    const answer = await readChunkAnswer(ids, await store.chunkReader(), READ_ANSWER_MAX_BYTES);
+    const served = answer.chunks.reduce((n, c) => n + c.bytes.length, 0);
+    stats.add('served', answer.chunks.length, served);
+    return reply
+      .type('application/octet-stream')
+      .header(CHUNKS_MISSING_HEADER, String(answer.missing))
+      .header('content-length', String(answer.length))
+      .send(Readable.from(answer.parts));
   });
 
   app.put('/packages/:pkg/versions/:v', { bodyLimit: MANIFEST_BODY_LIMIT }, async (request, reply) => {

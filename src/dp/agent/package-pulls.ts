@@ -1,8 +1,8 @@
 /**
  * Pull mode on the agent (`POST /dp/v1/packages/:pkg/pull`): the DP fetches a version's missing chunks
- * itself from ranked sources (./pull-sources.ts), paced by its own rate limit and availability window
- * (the same TransferPacer the site uses to push), stores each one verified (as a pushed chunk would be),
- * then activates atomically as a push does. At most one pull per package runs; asking again for the same
+ * itself from ranked sources (./pull-sources.ts), a few MiB per request, paced by its own rate limit and
+ * availability window (the same TransferPacer the site uses to push), stores each request's verified chunks
+ * as one batch (as a pushed batch would be), then activates atomically as a push does. At most one pull per package runs; asking again for the same
  * version joins it (with the fresh grants), asking for another version replaces it.
  *
  * Resumable by construction: fetched chunks wait in the store's `incoming/` folder, so after a restart the
@@ -20,15 +20,20 @@ import { checkTimeZone } from '../../schedule/index.js';
 import { isSitecastError, systemClock, toSitecastError, type Clock } from '../../kernel/index.js';
 import { peekReadGrant } from '../auth/index.js';
 import { normaliseBaseUrl } from '../http/dp-http-client.js';
-import type { PullProgress, PullRequest } from '../http/dp-wire.js';
+import { MAX_READ_CHUNKS, type PullProgress, type PullRequest } from '../http/dp-wire.js';
 import type { FolderDpStore } from '../local-folder/index.js';
 import { decodeReceivedManifest } from '../local-folder/received-manifest.js';
 import type { AgentStatsCounter } from './agent-stats.js';
 import type { AgentStoreView } from './agent-store-view.js';
 import { PullSources, type PullSourcesOptions } from './pull-sources.js';
 
-/** Chunks fetched at once: enough to hide a peer's latency, few enough for a small DP host. */
+/** Reads in flight at once: enough to hide a peer's latency, few enough for a small DP host. */
 const parallelFetches = 4;
+/**
+ * Bytes of chunks asked for in one read (less under a rate limit: the pacer's batch): one request and one
+ * incoming batch file per few MiB rather than per chunk is what makes pulling cheap.
+ */
+const readBatchBytes = 8 * 1024 * 1024;
 /** Activation may find chunks gone since the missing query (a rotten seed range): fetch those this often. */
 const maxActivationRounds = 3;
 
@@ -84,9 +89,13 @@ export class PackagePulls {
       controller: new AbortController(),
       sources: new PullSources(sources, {
         ...this.o.sources,
-        onFailure: (source, id, reason) => {
+        onFailure: (source, ids, reason) => {
           run.progress = { ...run.progress, sourceFailures: run.progress.sourceFailures + 1 };
-          this.o.log(`${packageId}: pull of chunk ${id.slice(0, 12)}… from ${source.name} failed: ${reason}`);
+          const what =
+            ids.length === 1
+              ? `chunk ${ids[0]!.slice(0, 12)}…`
+              : `${ids.length} chunks (${ids[0]!.slice(0, 12)}…)`;
+          this.o.log(`${packageId}: pull of ${what} from ${source.name} failed: ${reason}`);
         },
       }),
       limits,
@@ -210,41 +219,64 @@ export class PackagePulls {
     pacer: TransferPacer,
   ): Promise<void> {
     const signal = run.controller.signal;
-    const queue = [...ids];
+    let next = 0;
+    let stopped = false;
+    /** The next read: whole chunks up to the pacer's batch (read live: limits may change), at least one. */
+    const take = (): ChunkId[] => {
+      const target = Math.min(readBatchBytes, pacer.batchBytes());
+      const batch: ChunkId[] = [];
+      let bytes = 0;
+      while (!stopped && next < ids.length && batch.length < MAX_READ_CHUNKS) {
+        const size = sizes.get(ids[next]!) ?? 0;
+        if (batch.length > 0 && bytes + size > target) break;
+        batch.push(ids[next++]!);
+        bytes += size;
+      }
+      return batch;
+    };
     const worker = async (): Promise<void> => {
       try {
-        await fetchFromQueue();
+        for (let batch = take(); batch.length > 0; batch = take()) await fetchBatch(batch);
       } catch (e) {
-        queue.length = 0; // the others finish the chunk in hand and stop
+        stopped = true; // the others finish the read in hand and stop
         throw e;
       }
     };
-    const fetchFromQueue = async (): Promise<void> => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-        const size = sizes.get(id) ?? 0;
-        for (;;) {
-          const gate = await pacer.beforeSend(size, signal);
-          if (gate.go) break;
-          // The window is closed: say until when, and wait here (the site follows; nothing is lost).
-          run.progress = { ...run.progress, state: 'waiting', waitingUntil: gate.until };
-          const waitMs = gate.until === null ? 15 * 60_000 : Math.max(1000, gate.until - this.#clock.now());
-          await this.#clock.sleep(Math.min(waitMs, 15 * 60_000), signal);
+    const fetchBatch = async (batch: readonly ChunkId[]): Promise<void> => {
+      const wanted = batch.map((id) => ({ id, size: sizes.get(id) ?? 0 }));
+      const size = wanted.reduce((n, w) => n + w.size, 0);
+      for (;;) {
+        const gate = await pacer.beforeSend(size, signal);
+        if (gate.go) break;
+        // The window is closed: say until when, and wait here (the site follows; nothing is lost).
+        run.progress = { ...run.progress, state: 'waiting', waitingUntil: gate.until };
+        const waitMs = gate.until === null ? 15 * 60_000 : Math.max(1000, gate.until - this.#clock.now());
+        await this.#clock.sleep(Math.min(waitMs, 15 * 60_000), signal);
+      }
+      if (run.progress.state === 'waiting') {
+        run.progress = { ...run.progress, state: 'fetching', waitingUntil: null };
+      }
+      const t0 = this.#clock.now();
+      const { chunks, unavailable, release } = await run.sources.fetchMany(wanted, signal);
+      pacer.afterSend(this.#clock.now() - t0);
+      if (chunks.length > 0) {
+        const bytes = chunks.reduce((n, c) => n + c.bytes.length, 0);
+        try {
+          signal.throwIfAborted();
+          // Verified by PullSources; putChunks hashes them again before it keeps any (one file per read).
+          await this.o.store.putChunks(packageId, chunks, signal);
+        } finally {
+          release();
         }
-        if (run.progress.state === 'waiting') {
-          run.progress = { ...run.progress, state: 'fetching', waitingUntil: null };
-        }
-        const t0 = this.#clock.now();
-        const bytes = await run.sources.fetch(id, size, signal);
-        pacer.afterSend(this.#clock.now() - t0);
-        signal.throwIfAborted();
-        await this.o.store.putChunks(packageId, [{ id, bytes }], signal);
-        this.o.stats.add('pulled', 1, bytes.length);
+        this.o.stats.add('pulled', chunks.length, bytes);
         run.progress = {
           ...run.progress,
-          chunksDone: run.progress.chunksDone + 1,
-          bytesDone: run.progress.bytesDone + bytes.length,
+          chunksDone: run.progress.chunksDone + chunks.length,
+          bytesDone: run.progress.bytesDone + bytes,
         };
       }
+      signal.throwIfAborted();
+      if (unavailable) throw unavailable;
     };
     const workers = Array.from({ length: Math.min(parallelFetches, ids.length) }, worker);
     const results = await Promise.allSettled(workers);

@@ -107,3 +107,38 @@ export function decodeChunkBatch(body: Buffer): DpChunk[] {
   }
   return chunks;
 }
+
+/** The answer to `POST /dp/v1/chunks/read`: the chunks found, their batch body, and how many were not. */
+export interface ChunkReadAnswer {
+  readonly chunks: DpChunk[];
+  readonly missing: number;
+  /** The batch body as its pieces (`chunkBatchParts`: not joined, a join would copy every chunk). */
+  readonly parts: Buffer[];
+  readonly length: number;
+}
+
+/**
+ * Reads the chunks `ids` names (in that order) with `read` (null: not held) into one batch body. Once the
+ * body holds `maxBytes`, the ids left are answered as missing: the reader asks for them again.
+ */
+export async function readChunkAnswer(
+  ids: readonly string[],
+  read: (id: string) => Promise<Buffer | null>,
+  maxBytes: number,
+): Promise<ChunkReadAnswer> {
+  const chunks: DpChunk[] = [];
+  const seen = new Set<string>();
+  let bytes = 0;
+  for (const id of ids) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (chunks.length > 0 && bytes >= maxBytes) break;
+    const chunk = await read(id);
+    if (chunk === null) continue;
+    chunks.push({ id, bytes: chunk });
+    bytes += chunk.length;
+  }
+  const parts = chunkBatchParts(chunks);
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  return { chunks, missing: new Set(ids).size - chunks.length, parts, length };
+}

@@ -26,6 +26,20 @@ export const missingRequest = z.object({
 });
 export const missingResponse = z.object({ missing: z.array(chunkId) });
 
+/** Most chunk ids one `POST /dp/v1/chunks/read` may name. */
+export const MAX_READ_CHUNKS = 1024;
+/**
+ * Body of `POST /dp/v1/chunks/read` (a pull DP reading several chunks at once with a read grant). The
+ * answer is a chunk batch body (../http/chunk-batch.ts) holding, in the order asked, the chunks the source
+ * has; an id it does not have is left out (and counted in the `Sitecast-Chunks-Missing` header). Sources
+ * stop adding chunks once the answer passes READ_ANSWER_MAX_BYTES: ask for less than that.
+ */
+export const chunkReadRequest = z.object({
+  ids: z.array(chunkId).min(1).max(MAX_READ_CHUNKS),
+});
+export const READ_ANSWER_MAX_BYTES = 32 * 1024 * 1024;
+export const CHUNKS_MISSING_HEADER = 'sitecast-chunks-missing';
+
 export const pendingProgress = z.object({
   /** Chunks received for a version not yet activated, each verified by the DP on arrival. */
   chunks: uint,

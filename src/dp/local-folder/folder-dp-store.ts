@@ -214,20 +214,38 @@ export class FolderDpStore {
   /** A verified copy of a chunk from a presented tree or from any package's pending chunks (peers pull these). */
   async readChunk(id: ChunkId): Promise<Buffer> {
     assertChunkId(id);
-    try {
-      await this.ready(`readChunk ${id}`);
-      for (const range of this.seedRanges(id)) {
-        const bytes = await readRange(range.file, range.offset, range.size);
-        if (bytes && sha256Hex(bytes) === id) return bytes;
-      }
-      for (const packageId of await this.incoming.packageIds()) {
-        const bytes = await this.incoming.read(packageId, id);
-        if (bytes && sha256Hex(bytes) === id) return bytes;
-      }
-    } catch (e) {
-      throw await dpFailure(e, this.root, `readChunk ${id}`);
-    }
+    const bytes = await (await this.chunkReader(`readChunk ${id}`))(id);
+    if (bytes) return bytes;
     throw new SitecastError('NOT_FOUND', `chunk ${id} is not on DP ${this.root}`, { field: 'id', id });
+  }
+
+  /**
+   * A reader of verified chunk copies (null: the DP has no good copy) for one request reading several:
+   * the root is checked once, here, and the packages with pending chunks listed once, on first need.
+   */
+  async chunkReader(context = 'readChunks'): Promise<(id: ChunkId) => Promise<Buffer | null>> {
+    try {
+      await this.ready(context);
+    } catch (e) {
+      throw await dpFailure(e, this.root, context);
+    }
+    let pending: string[] | undefined;
+    return async (id) => {
+      assertChunkId(id);
+      try {
+        for (const range of this.seedRanges(id)) {
+          const bytes = await readRange(range.file, range.offset, range.size);
+          if (bytes && sha256Hex(bytes) === id) return bytes;
+        }
+        for (const packageId of (pending ??= await this.incoming.packageIds())) {
+          const bytes = await this.incoming.read(packageId, id);
+          if (bytes && sha256Hex(bytes) === id) return bytes;
+        }
+        return null;
+      } catch (e) {
+        throw await dpFailure(e, this.root, `readChunk ${id}`);
+      }
+    };
   }
 
   async health(): Promise<DpHealth> {
