@@ -78,9 +78,21 @@ export function remoteSite(client: AdminClient, siteCode: string): CliSite {
     return { PackageID: packageId, ServerNALPath: (await getDp(dpRef)).nalPath };
   };
 
+  /**
+   * `work` beside the package check, not after it (one round trip less); an unknown package still fails with
+   * the check's words, whatever `work` met.
+   */
+  const ofPackage = async <T>(packageId: string, work: () => Promise<T>): Promise<T> => {
+    const [pkg, result] = await Promise.allSettled([findPackage(packageId), work()]);
+    if (pkg.status === 'rejected') throw pkg.reason;
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  };
+
   const summarizerRows = async (packageId: string): Promise<DistPointStatus[]> => {
-    await findPackage(packageId);
-    const rows = await client.list('SMS_PackageStatusDistPointsSummarizer', filterEq('PackageID', packageId));
+    const rows = await ofPackage(packageId, () =>
+      client.list('SMS_PackageStatusDistPointsSummarizer', filterEq('PackageID', packageId)),
+    );
     return rows.map(distPointStatusOf);
   };
 
@@ -200,8 +212,9 @@ export function remoteSite(client: AdminClient, siteCode: string): CliSite {
     },
     status: {
       async contentExtraInfo(packageId) {
-        await findPackage(packageId);
-        return contentExtraInfoOf(await client.get('SMS_ObjectContentExtraInfo', packageId));
+        return contentExtraInfoOf(
+          await ofPackage(packageId, () => client.get('SMS_ObjectContentExtraInfo', packageId)),
+        );
       },
       distPointStatus: summarizerRows,
       // The API's one per-DP view; rows that descendant sites report are not in it (yet).
