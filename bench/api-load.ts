@@ -58,6 +58,8 @@ interface CaseResult {
 interface StatusCall {
   readonly name: string;
   readonly times: readonly number[];
+  /** Timed after a change to the status each time (the server's kept answer no longer applies). */
+  readonly afterChange: boolean;
 }
 
 interface DialectResult {
@@ -175,7 +177,7 @@ async function timeCalls(
     await call();
     times.push(performance.now() - t);
   }
-  return { name, times };
+  return { name, times, afterChange: before !== undefined };
 }
 
 async function measure(
@@ -415,7 +417,19 @@ function targetsOf(d: DialectResult): TargetCheck[] {
       });
     }
   }
-  for (const c of d.calls) {
+  // The same status with every answer queried and built anew: the server's cost after any change.
+  for (const { c, r } of d.uncachedCases.filter((x) => x.c.kind === 'status')) {
+    const errors = r.non2xx + r.socketErrors;
+    out.push({
+      name: `${d.dialect}: status of the ${DP_COUNT}-DP package (REST, all rows), read cache off`,
+      target: `< ${TARGET_STATUS_MS} ms, 0 errors`,
+      measured: `median ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}, ${errors} errors (${c.connections} connection)`,
+      met: r.p50Ms < TARGET_STATUS_MS && errors === 0,
+    });
+  }
+  // The calls after a change are reported beside the targets, not as targets: their times include this
+  // process's own HTTP client reading 2.2 MB (undici, ~15-20 ms here) and the CLI's parsing.
+  for (const c of d.calls.filter((x) => !x.afterChange)) {
     out.push({
       name: `${d.dialect}: status, ${c.name}`,
       target: `< ${TARGET_STATUS_MS} ms`,
@@ -457,7 +471,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     'The server keeps answers to reads until the database changes (src/api/read-cache.ts: checked against ' +
       "SQLite's total_changes + data_version, PostgreSQL's snapshot, on every request), so the wrk rows, " +
       'which repeat one URL on an idle site, are mostly answered from kept bytes; the status rows with ' +
-      '"progress changed before each call" show the other case, every answer queried and built anew.',
+      '"progress changed before each call" show the other case, every answer queried and built anew, timed ' +
+      'from this process (whose own HTTP client reading 2.2 MB costs 15-20 ms): they are reported, not ' +
+      "judged; the server's own time for that case is the status row of the read-cache-off table, judged.",
     '',
     "Server CPU per request is the server process's user + system CPU time during the run divided by the " +
       'requests answered: one core can answer at most 1,000,000 / that many requests per second. It is the ' +
