@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { systemClock } from '../../kernel/index.js';
 import { issueReadGrant } from '../auth/index.js';
 import { HttpDpAdapter } from '../http/index.js';
 import type { PackageStatus, PullRequest, PullSource } from '../http/dp-wire.js';
@@ -18,7 +17,7 @@ import {
   randomFile,
   treeDigests,
 } from '../local-folder/package-builder.test-helpers.js';
-import { siteChunkRoutes, siteGrantVerifier } from '../source/index.js';
+import { siteSource } from '../source/site-source.test-helpers.js';
 import { createDpAgent, type DpAgent } from './dp-agent.js';
 
 const P = 'PS100001';
@@ -61,15 +60,7 @@ beforeAll(async () => {
   await toSource.putChunks(P, chunksOf(v1));
   await toSource.activate(P, 1, v1.manifestId, v1.manifestBytes, { seedFromExisting: true });
   // The site has every chunk of both versions.
-  site = Fastify();
-  await site.register(siteChunkRoutes, {
-    getChunk: (id) => Promise.resolve(library.get(id) ?? null),
-    verifyGrant: siteGrantVerifier({
-      secretOf: (name) => Promise.resolve(name === 'DP09' ? pullSecret : null),
-      clock: systemClock,
-    }),
-    onServed: (_grant, id) => siteServed.push(id),
-  });
+  site = await siteSource(library, pullSecret, siteServed);
   siteUrl = await site.listen({ port: 0, host: '127.0.0.1' });
   // A source whose bytes never match their id.
   liar = Fastify();

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSitecastError, systemClock } from '../../kernel/index.js';
+import { isSitecastError } from '../../kernel/index.js';
 import { issueReadGrant } from '../auth/index.js';
 import { decodeChunkBatch, encodeChunkBatch } from '../http/chunk-batch.js';
 import { HttpDpAdapter } from '../http/index.js';
 import { CHUNKS_MISSING_HEADER, type PullSource } from '../http/dp-wire.js';
 import { buildVersion, chunksOf, randomFile } from '../local-folder/package-builder.test-helpers.js';
-import { siteChunkRoutes, siteGrantVerifier } from '../source/index.js';
+import { siteSource } from '../source/site-source.test-helpers.js';
 import { createDpAgent, type DpAgent } from './dp-agent.js';
 import { PullSources } from './pull-sources.js';
 
@@ -51,15 +51,7 @@ beforeAll(async () => {
   // The agent holds the first half of v1, pending (not activated): it serves what it has received.
   await new HttpDpAdapter({ url: urls.agent, secret: agentSecret }).putChunks(P, chunksOf(v1, held));
 
-  site = Fastify();
-  await site.register(siteChunkRoutes, {
-    getChunk: (id) => Promise.resolve(library.get(id) ?? null),
-    verifyGrant: siteGrantVerifier({
-      secretOf: (name) => Promise.resolve(name === 'DP09' ? pullSecret : null),
-      clock: systemClock,
-    }),
-    onServed: (_grant, id) => siteServed.push(id),
-  });
+  site = await siteSource(library, pullSecret, siteServed);
   urls.site = await site.listen({ port: 0, host: '127.0.0.1' });
 
   // An older source: the single-chunk GET only.
