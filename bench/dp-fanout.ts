@@ -157,7 +157,162 @@ async function parallelCopies(
   return { label, wallMs, cpuMs: runs.reduce((n, r) => n + r.cpuMs, 0) };
 }
 
+interface PullRun {
+  readonly seed: string;
+  readonly tier1: readonly string[];
+  readonly rest: readonly string[];
+  readonly pullNames: readonly string[];
+  readonly seedMs: number;
+  readonly pullMs: number;
+  readonly wallB: number;
+  readonly serverB: ProcSample;
+  readonly agentCpuB: number;
+  readonly statsB: readonly AgentStats[];
+  readonly namesB: readonly string[];
+  readonly pushedB: number;
+  readonly pulledB: number;
+  readonly servedByAgentsB: number;
+  readonly fromSiteB: number;
+}
+
+/** Run B: one push DP, then seven pull DPs sourcing from it and from each other, the site last. */
+async function pullRun(
+  ctx: BenchContext,
+  site: SiteHandle,
+  server: ServerProcess,
+  siteUrl: string,
+  packageId: string,
+  source: string,
+  want: string,
+): Promise<PullRun> {
+  ctx.log('run B: 1 push DP, then 7 pull DPs sourcing from it and from each other');
+  const agents = await startAgents(ctx, 'pull', 11);
+  const [seed, tier1a, tier1b, ...rest] = agents.names as [string, string, string, ...string[]];
+  const tier1 = [tier1a, tier1b];
+  const sourcesOf = (name: string): { dp: string; rank: number }[] =>
+    tier1.includes(name)
+      ? [
+          { dp: seed, rank: 1 },
+          { dp: 'site', rank: 2 },
+        ]
+      : [
+          { dp: tier1a, rank: 1 },
+          { dp: tier1b, rank: 1 },
+          { dp: seed, rank: 2 },
+          { dp: 'site', rank: 3 },
+        ];
+  for (const [i, a] of agents.list.entries()) {
+    const name = agents.names[i]!;
+    await site.dps.addHttp({
+      name,
+      url: a.url,
+      secret: a.secret,
+      ...(name !== seed && { pull: { sources: sourcesOf(name), siteUrl } }),
+    });
+  }
+  warmPageCache([source]);
+  const serverPid = server.pid;
+  const agentPidsB = agents.list.map((a) => a.child.pid!);
+  const beforeB = new Map([serverPid, ...agentPidsB].map((pid) => [pid, procSample(pid)]));
+  const t0 = Date.now();
+  await site.distribution.addDistributionPoints(packageId, [seed]);
+  const seedRows = await untilInstalled(site, packageId, [seed], 1, server);
+  const seedMs = lastInstalled(seedRows) - t0;
+  const pullNames = [...tier1, ...rest];
+  const t1 = Date.now();
+  await site.distribution.addDistributionPoints(packageId, pullNames);
+  const rowsB = await untilInstalled(site, packageId, pullNames, 1, server);
+  const pullMs = lastInstalled(rowsB) - t1;
+  const wallB = lastInstalled(rowsB) - t0;
+  const serverB = procDelta(beforeB.get(serverPid)!, procSample(serverPid));
+  const agentCpuB = sumCpu(agentPidsB, beforeB);
+  const statsB = await Promise.all(agents.list.map((a) => a.adapter().stats()));
+  checkTrees(agents, packageId, want);
+  const namesB = agents.names;
+  await stopAgents(agents);
+  // Chunks reach a DP pushed (received) or pulled; what was pulled came from an agent (served) or the site.
+  const pushedB = sumStats(statsB, 'received');
+  const pulledB = sumStats(statsB, 'pulled');
+  const servedByAgentsB = sumStats(statsB, 'served');
+  const fromSiteB = pushedB + pulledB - servedByAgentsB;
+
+  return {
+    seed,
+    tier1,
+    rest,
+    pullNames,
+    seedMs,
+    pullMs,
+    wallB,
+    serverB,
+    agentCpuB,
+    statsB,
+    namesB,
+    pushedB,
+    pulledB,
+    servedByAgentsB,
+    fromSiteB,
+  };
+}
+
+/** The report's Run B section. */
+function pullSection(p: PullRun, size: number): string[] {
+  const { seed, tier1, rest, pullNames, seedMs, pullMs, wallB, serverB, agentCpuB, statsB, namesB } = p;
+  const { pushedB, pulledB, servedByAgentsB, fromSiteB } = p;
+  const pullRatio = fromSiteB / size;
+  const pullWcharRatio = serverB.wchar / size;
+  return [
+    '## Run B — 1 push DP, 7 pull DPs sourcing from each other',
+    '',
+    `${seed} is pushed to; once it is INSTALLED, ${pullNames.join(', ')} are targeted at once as pull ` +
+      `DPs. ${tier1.join(' and ')} pull from ${seed} (rank 1), the site (rank 2); ${rest.join(', ')} pull ` +
+      `from ${tier1.join(' and ')} (rank 1, random order among equals), ${seed} (rank 2), the site (rank 3). ` +
+      'A source answers 404 for a chunk it has not yet got, and the puller asks the next one.',
+    '',
+    table(
+      ['What', 'Value'],
+      [
+        [`push to ${seed}`, fmtMs(seedMs)],
+        ['7 pulls (targeted → last INSTALLED)', fmtMs(pullMs)],
+        ['wall, first call → last DP INSTALLED', `**${fmtMs(wallB)}**`],
+        [
+          'bytes leaving the site (agents: pushed + pulled − served by agents)',
+          `**${fmtBytes(fromSiteB)} = ${pullRatio.toFixed(2)}× the package**`,
+        ],
+        [
+          'bytes the site process wrote (kernel wchar: every socket write incl. HTTP framing, plus its database)',
+          `${fmtBytes(serverB.wchar)} = ${pullWcharRatio.toFixed(2)}×`,
+        ],
+        [
+          'pushed to the agents / pulled by them / served by agents',
+          `${fmtBytes(pushedB)} / ${fmtBytes(pulledB)} / ${fmtBytes(servedByAgentsB)}`,
+        ],
+        ['CPU', `site ${fmtMs(serverB.cpuMs)}, agents ${fmtMs(agentCpuB)}`],
+      ],
+    ),
+    '',
+    table(
+      ['DP', 'Mode', 'Received (push)', 'Pulled', 'Served to peers'],
+      statsB.map((s, i) => [
+        namesB[i]!,
+        i === 0 ? 'push' : 'pull',
+        fmtBytes(s.received.bytes),
+        fmtBytes(s.pulled.bytes),
+        fmtBytes(s.served.bytes),
+      ]),
+    ),
+    '',
+    'Which figure is judged: the agents count every chunk they store (`received` when pushed, `pulled` ' +
+      'when fetched) and every chunk they hand a peer (`served`); a pulled chunk not served by an agent came ' +
+      "from the site. The kernel's `wchar` of the server process counts every byte it wrote to a socket " +
+      '(HTTP headers, status polls and its SQLite writes included), so it can only be higher; the target is ' +
+      'judged on it, the conservative one.',
+  ];
+}
+
 export async function run(ctx: BenchContext): Promise<BenchResult> {
+  // For quick tries of the push path: Run B (pull DPs) takes as long again.
+  const pushOnly = process.env.BENCH_DP_FANOUT_PUSH_ONLY === '1';
   const size = Math.max(16 * MiB, Math.round((1024 * MiB * ctx.scale) / MiB) * MiB);
   const total = size * DP_COUNT;
   const srcDir = join(ctx.workDir, 'source');
@@ -224,56 +379,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     await stopAgents(agents);
 
     // Run B: one push DP, seven pull DPs sourcing from it and from each other, the site last.
-    ctx.log('run B: 1 push DP, then 7 pull DPs sourcing from it and from each other');
-    agents = await startAgents(ctx, 'pull', 11);
-    const [seed, tier1a, tier1b, ...rest] = agents.names as [string, string, string, ...string[]];
-    const tier1 = [tier1a, tier1b];
-    const sourcesOf = (name: string): { dp: string; rank: number }[] =>
-      tier1.includes(name)
-        ? [
-            { dp: seed, rank: 1 },
-            { dp: 'site', rank: 2 },
-          ]
-        : [
-            { dp: tier1a, rank: 1 },
-            { dp: tier1b, rank: 1 },
-            { dp: seed, rank: 2 },
-            { dp: 'site', rank: 3 },
-          ];
-    for (const [i, a] of agents.list.entries()) {
-      const name = agents.names[i]!;
-      await site.dps.addHttp({
-        name,
-        url: a.url,
-        secret: a.secret,
-        ...(name !== seed && { pull: { sources: sourcesOf(name), siteUrl } }),
-      });
-    }
-    warmPageCache([source]);
-    const agentPidsB = agents.list.map((a) => a.child.pid!);
-    const beforeB = new Map([serverPid, ...agentPidsB].map((pid) => [pid, procSample(pid)]));
-    t0 = Date.now();
-    await site.distribution.addDistributionPoints(packageId, [seed]);
-    const seedRows = await untilInstalled(site, packageId, [seed], 1, server);
-    const seedMs = lastInstalled(seedRows) - t0;
-    const pullNames = [...tier1, ...rest];
-    const t1 = Date.now();
-    await site.distribution.addDistributionPoints(packageId, pullNames);
-    const rowsB = await untilInstalled(site, packageId, pullNames, 1, server);
-    const pullMs = lastInstalled(rowsB) - t1;
-    const wallB = lastInstalled(rowsB) - t0;
-    const serverB = procDelta(beforeB.get(serverPid)!, procSample(serverPid));
-    const agentCpuB = sumCpu(agentPidsB, beforeB);
-    const statsB = await Promise.all(agents.list.map((a) => a.adapter().stats()));
-    checkTrees(agents, packageId, want);
-    const namesB = agents.names;
-    await stopAgents(agents);
-    agents = undefined;
-    // Chunks reach a DP pushed (received) or pulled; what was pulled came from an agent (served) or the site.
-    const pushedB = sumStats(statsB, 'received');
-    const pulledB = sumStats(statsB, 'pulled');
-    const servedByAgentsB = sumStats(statsB, 'served');
-    const fromSiteB = pushedB + pulledB - servedByAgentsB;
+    const pull = pushOnly ? null : await pullRun(ctx, site, server, siteUrl, packageId, source, want);
 
     ctx.log('peers: 8 × rsync -a --whole-file, 8 × rsync --fsync, 8 × cp -a');
     const rsync = await parallelCopies(
@@ -306,8 +412,6 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
 
     const pushRate = mibPerSec(total, pushMs);
     const rsyncRate = mibPerSec(total, rsync.wallMs);
-    const pullRatio = fromSiteB / size;
-    const pullWcharRatio = serverB.wchar / size;
     const cpuPerGib = (ms: number): string => `${(ms / 1000 / (total / 1024 ** 3)).toFixed(1)} CPU-s/GiB`;
     const concurrency =
       `${settings.maxDpsPerPackage} DPs per package (SITECAST_MAX_DPS_PER_PACKAGE; the default 5 would ` +
@@ -363,59 +467,18 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         ]),
       ),
       '',
-      '## Run B — 1 push DP, 7 pull DPs sourcing from each other',
-      '',
-      `${seed} is pushed to; once it is INSTALLED, ${pullNames.join(', ')} are targeted at once as pull ` +
-        `DPs. ${tier1.join(' and ')} pull from ${seed} (rank 1), the site (rank 2); ${rest.join(', ')} pull ` +
-        `from ${tier1.join(' and ')} (rank 1, random order among equals), ${seed} (rank 2), the site (rank 3). ` +
-        'A source answers 404 for a chunk it has not yet got, and the puller asks the next one.',
-      '',
-      table(
-        ['What', 'Value'],
-        [
-          [`push to ${seed}`, fmtMs(seedMs)],
-          ['7 pulls (targeted → last INSTALLED)', fmtMs(pullMs)],
-          ['wall, first call → last DP INSTALLED', `**${fmtMs(wallB)}**`],
-          [
-            'bytes leaving the site (agents: pushed + pulled − served by agents)',
-            `**${fmtBytes(fromSiteB)} = ${pullRatio.toFixed(2)}× the package**`,
-          ],
-          [
-            'bytes the site process wrote (kernel wchar: every socket write incl. HTTP framing, plus its database)',
-            `${fmtBytes(serverB.wchar)} = ${pullWcharRatio.toFixed(2)}×`,
-          ],
-          [
-            'pushed to the agents / pulled by them / served by agents',
-            `${fmtBytes(pushedB)} / ${fmtBytes(pulledB)} / ${fmtBytes(servedByAgentsB)}`,
-          ],
-          ['CPU', `site ${fmtMs(serverB.cpuMs)}, agents ${fmtMs(agentCpuB)}`],
-        ],
-      ),
-      '',
-      table(
-        ['DP', 'Mode', 'Received (push)', 'Pulled', 'Served to peers'],
-        statsB.map((s, i) => [
-          namesB[i]!,
-          i === 0 ? 'push' : 'pull',
-          fmtBytes(s.received.bytes),
-          fmtBytes(s.pulled.bytes),
-          fmtBytes(s.served.bytes),
-        ]),
-      ),
-      '',
-      'Which figure is judged: the agents count every chunk they store (`received` when pushed, `pulled` ' +
-        'when fetched) and every chunk they hand a peer (`served`); a pulled chunk not served by an agent came ' +
-        "from the site. The kernel's `wchar` of the server process counts every byte it wrote to a socket " +
-        '(HTTP headers, status polls and its SQLite writes included), so it can only be higher; the target is ' +
-        'judged on it, the conservative one.',
+      ...(pull ? pullSection(pull, size) : ['## Run B — not run (BENCH_DP_FANOUT_PUSH_ONLY=1)']),
     ].join('\n');
     return {
       body,
       summary: [
         `push to 8: ${fmtMs(pushMs)} = ${fmtRate(total, pushMs)} aggregate; 8 × rsync ${fmtMs(rsync.wallMs)} = ` +
           `${fmtRate(total, rsync.wallMs)} (ratio ${fmtRatio(pushRate / rsyncRate)}); cp ${fmtRate(total, cp.wallMs)}`,
-        `pull: site sent ${pullWcharRatio.toFixed(2)}× the package (agents' count ${pullRatio.toFixed(2)}×); ` +
-          `wall ${fmtMs(wallB)} (push ${fmtMs(seedMs)} + pulls ${fmtMs(pullMs)})`,
+        pull
+          ? `pull: site sent ${(pull.serverB.wchar / size).toFixed(2)}× the package (agents' count ` +
+            `${(pull.fromSiteB / size).toFixed(2)}×); wall ${fmtMs(pull.wallB)} (push ${fmtMs(pull.seedMs)} + ` +
+            `pulls ${fmtMs(pull.pullMs)})`
+          : 'pull: not run',
       ],
       targets: [
         {
@@ -424,12 +487,16 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           measured: `${pushRate.toFixed(1)} vs ${rsyncRate.toFixed(1)} MiB/s (${fmtRatio(pushRate / rsyncRate)})`,
           met: pushRate >= rsyncRate,
         },
-        {
-          name: 'pull: bytes leaving the site for 8 DPs ÷ package size',
-          target: '≤ 2×',
-          measured: `${pullWcharRatio.toFixed(2)}× (push: ${(serverA.wchar / size).toFixed(2)}×)`,
-          met: pullWcharRatio <= 2,
-        },
+        ...(pull
+          ? [
+              {
+                name: 'pull: bytes leaving the site for 8 DPs ÷ package size',
+                target: '≤ 2×',
+                measured: `${(pull.serverB.wchar / size).toFixed(2)}× (push: ${(serverA.wchar / size).toFixed(2)}×)`,
+                met: pull.serverB.wchar / size <= 2,
+              },
+            ]
+          : []),
       ],
     };
   } finally {
