@@ -69,7 +69,8 @@ eachDialect('distribution with bad input', (dialect) => {
     const src = join(t.dir, 'busy');
     mkdirSync(src);
     const file = join(src, 'install.wim');
-    writeFileSync(file, randomBytes(2 * MiB));
+    // 16 MiB, not 2: on a loaded machine a 2 MiB read could finish between two appends of a starved writer.
+    writeFileSync(file, randomBytes(16 * MiB));
     // A folder package: what matters is one big file changing while it is read.
     const pkg = await t.site.packages.create(PackageType.SMS_Package, {
       Name: 'Busy',
