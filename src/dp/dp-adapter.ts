@@ -57,10 +57,28 @@ export interface ActivateOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface PrepareOptions {
+  /** The manifest the DP presents now, if the caller knows it: the new one may travel as a delta against it. */
+  readonly base?: { readonly manifestId: string; readonly manifest: Manifest };
+  readonly signal?: AbortSignal;
+}
+
 export interface DpAdapter {
   readonly kind: 'local' | 'http' | 's3';
   /** Chunk ids among `ids` that the DP cannot supply itself for a new version of `packageId`. */
   missingChunks(packageId: string, ids: readonly ChunkId[], signal?: AbortSignal): Promise<ChunkId[]>;
+  /**
+   * Announces the version the chunks about to be sent are for (called before them; optional): a DP that
+   * knows it writes each chunk straight to its places in the new tree, so it writes and hashes every byte
+   * once instead of storing the chunk and copying it again at activation. `base`: as for activate.
+   */
+  prepare?(
+    packageId: string,
+    version: number,
+    manifestId: string,
+    manifestBytes: Buffer,
+    options: PrepareOptions,
+  ): Promise<void>;
   /** Receives chunks for a pending version of `packageId`; each is hashed and rejected (HASH_MISMATCH) if wrong. */
   putChunks(packageId: string, chunks: readonly DpChunk[], signal?: AbortSignal): Promise<void>;
   /**

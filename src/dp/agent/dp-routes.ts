@@ -90,6 +90,9 @@ const activateQuery = z.object({
   op: operationId.optional(),
 });
 const operationQuery = z.object({ op: operationId.optional() });
+const planQuery = z.object({
+  manifestId: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+});
 
 export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
   const replay = new ReplayGuard();
@@ -255,6 +258,14 @@ export const dpRoutes: FastifyPluginAsync<DpRoutesOptions> = (app, o) => {
       }
       return { packageId: pkg, version, manifestId: q.manifestId };
     });
+  });
+
+  /** The version the next chunk uploads are for: they are written straight into its tree. */
+  app.put('/packages/:pkg/versions/:v/plan', { bodyLimit: MANIFEST_BODY_LIMIT }, async (request) => {
+    const { pkg, v: version } = parsed(versionParams, request.params, 'path');
+    const { manifestId } = parsed(planQuery, request.query, 'query');
+    await store.prepare(pkg, version, manifestId, manifestOf(request, store, pkg, manifestId));
+    return { ok: true };
   });
 
   app.get('/packages/:pkg', async (request) => {

@@ -161,6 +161,9 @@ export class PackagePulls {
       const received = await this.o.view.receivedIds(packageId);
       missing = ids.filter((id) => !received.has(id));
     }
+    // Pulled chunks go straight to their places in the new tree (planned-version.ts).
+    if (missing.length > 0)
+      await store.prepare(packageId, request.version, request.manifestId, manifestBytes);
     const pacer = new TransferPacer({
       clock: this.#clock,
       // Read through the run, so limits the site sends with a re-issued pull apply at the next chunk.

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { createDpAgent, type DpAgent } from '../agent/index.js';
 import type { DpAdapter } from '../dp-adapter.js';
 import { createLocalFolderDp } from '../local-folder/index.js';
 import {
+  flipByte,
   buildVersion,
   chunksOf,
   digests,
@@ -83,15 +84,6 @@ async function rejection(promise: Promise<unknown>): Promise<SitecastError> {
     },
     (e: unknown) => e as SitecastError,
   );
-}
-
-async function flipByte(path: string, offset: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  const one = Buffer.alloc(1);
-  await handle.read(one, 0, 1, offset);
-  one[0] = one[0]! ^ 0xff;
-  await handle.write(one, 0, 1, offset);
-  await handle.close();
 }
 
 const kinds: [string, () => Promise<DpAdapter>][] = [

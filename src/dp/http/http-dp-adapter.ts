@@ -6,6 +6,7 @@ import {
   encodeManifestDelta,
   MANIFEST_DELTA_MEDIA_TYPE,
   type ChunkId,
+  type Manifest,
 } from '../../content/index.js';
 import { isSitecastError, SitecastError } from '../../kernel/index.js';
 import type {
@@ -15,6 +16,7 @@ import type {
   DpHealth,
   DpPackageState,
   DpVerifyReport,
+  PrepareOptions,
 } from '../dp-adapter.js';
 import { CHUNK_FRAME_OVERHEAD, chunkBatchParts, chunkFramesDigest } from './chunk-batch.js';
 import { DpHttpClient, type DpHttpClientOptions, type DpRequest } from './dp-http-client.js';
@@ -54,6 +56,8 @@ export class HttpDpAdapter implements DpAdapter {
   readonly #batchAttempts: number;
   /** False once the agent refused a frame-signed batch as malformed (it predates `chunk-frames-v1`). */
   #signFrames = true;
+  /** False once the agent answered 404 to `prepare` (it predates planned versions). */
+  #canPrepare = true;
 
   constructor(options: HttpDpAdapterOptions) {
     this.#batchAttempts = options.batchAttempts ?? 6;
@@ -193,20 +197,39 @@ export class HttpDpAdapter implements DpAdapter {
         },
         activated,
       );
-    const base = options.base;
-    if (!base || base.manifestId === manifestId) {
-      await send(manifestBytes, 'application/octet-stream');
-      return;
-    }
-    const delta = encodeManifestDelta(base.manifest, base.manifestId, decodeManifest(manifestBytes));
+    await sendManifest(send, manifestId, manifestBytes, options.base);
+  }
+
+  /** `PUT …/versions/:v/plan` (planned versions); an agent that predates it answers 404 and is left alone. */
+  async prepare(
+    packageId: string,
+    version: number,
+    manifestId: string,
+    manifestBytes: Buffer,
+    options: PrepareOptions,
+  ): Promise<void> {
+    if (!this.#canPrepare) return;
+    const query = new URLSearchParams({ manifestId });
+    const send = (body: Buffer, contentType: DpRequest['contentType']) =>
+      this.client.json(
+        {
+          method: 'PUT',
+          path: `${DP_API_PREFIX}/packages/${encodeURIComponent(packageId)}/versions/${version}/plan?${query.toString()}`,
+          body,
+          contentType,
+          signal: options.signal,
+          context: `prepare ${packageId} version ${version}`,
+        },
+        okResponse,
+      );
     try {
-      await send(delta, MANIFEST_DELTA_MEDIA_TYPE);
+      await sendManifest(send, manifestId, manifestBytes, options.base);
     } catch (e) {
-      // The DP holds another version by now (or predates deltas): the whole manifest always works.
-      const staleBase = isSitecastError(e, 'STALE_OBJECT') && e.details.field === 'baseManifestId';
-      const oldAgent = isSitecastError(e, 'INVALID_PARAMETER') && e.details.field === 'content-type';
-      if (!staleBase && !oldAgent) throw e;
-      await send(manifestBytes, 'application/octet-stream');
+      const noRoute =
+        (isSitecastError(e, 'FAILED') && e.details.status === 404) ||
+        (isSitecastError(e, 'NOT_FOUND') && e.details.packageId === undefined);
+      if (!noRoute) throw e;
+      this.#canPrepare = false;
     }
   }
 
@@ -383,4 +406,29 @@ function parseJson(bytes: Buffer): unknown {
 
 function json(value: unknown): Pick<DpRequest, 'body' | 'contentType'> {
   return { body: Buffer.from(JSON.stringify(value)), contentType: 'application/json' };
+}
+
+/**
+ * Sends a manifest with `send`: as a delta against `base` when given (a few hundred bytes instead of ~90 per
+ * chunk), else whole; whole again when the DP holds another base by now or predates deltas.
+ */
+async function sendManifest(
+  send: (body: Buffer, contentType: DpRequest['contentType']) => Promise<unknown>,
+  manifestId: string,
+  manifestBytes: Buffer,
+  base: { readonly manifestId: string; readonly manifest: Manifest } | undefined,
+): Promise<void> {
+  if (!base || base.manifestId === manifestId) {
+    await send(manifestBytes, 'application/octet-stream');
+    return;
+  }
+  const delta = encodeManifestDelta(base.manifest, base.manifestId, decodeManifest(manifestBytes));
+  try {
+    await send(delta, MANIFEST_DELTA_MEDIA_TYPE);
+  } catch (e) {
+    const staleBase = isSitecastError(e, 'STALE_OBJECT') && e.details.field === 'baseManifestId';
+    const oldAgent = isSitecastError(e, 'INVALID_PARAMETER') && e.details.field === 'content-type';
+    if (!staleBase && !oldAgent) throw e;
+    await send(manifestBytes, 'application/octet-stream');
+  }
 }

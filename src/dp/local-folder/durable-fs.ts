@@ -72,3 +72,19 @@ export async function listNames(dir: string): Promise<string[]> {
     throw e;
   }
 }
+
+/** `size` bytes of `file` at `offset`, or null when the file cannot be read or is shorter. */
+export async function readRange(file: string, offset: number, size: number): Promise<Buffer | null> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(size);
+      const { bytesRead } = await handle.read(buffer, 0, size, offset);
+      return bytesRead === size ? buffer : null;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return null;
+  }
+}

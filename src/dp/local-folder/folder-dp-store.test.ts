@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { isSitecastError } from '../../kernel/index.js';
 import { FolderDpStore } from './folder-dp-store.js';
 import { createLocalFolderDp } from './local-folder-adapter.js';
 import {
+  flipByte,
   type BuiltVersion,
   buildVersion,
   chunksOf,
@@ -49,14 +50,6 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Overwrites one byte of a presented file (trees are plain files an admin or a disk can damage). */
-async function flipByte(path: string, offset: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  const one = Buffer.alloc(1);
-  await handle.read(one, 0, 1, offset);
-  one[0] = one[0]! ^ 0xff;
-  await handle.write(one, 0, 1, offset);
-  await handle.close();
-}
 
 const wim = randomFile(40 * chunk);
 const v1 = buildVersion(A, 1, [

@@ -8,7 +8,7 @@
  * Commit point of `activate`: the rename(2) of a new symlink over `<root>/<PackageID>`. Before it the old
  * version is served untouched; after it the new one is, complete and verified (see root-recovery.ts).
  */
-import { lstat, mkdir, open, rename, statfs, symlink, unlink } from 'node:fs/promises';
+import { lstat, mkdir, rename, statfs, symlink, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { sha256Hex } from '../../content/index.js';
 import type { ChunkId, Manifest } from '../../content/index.js';
@@ -16,7 +16,15 @@ import { SitecastError } from '../../kernel/index.js';
 import type { ActivateOptions, DpChunk, DpHealth, DpPackageState, DpVerifyReport } from '../dp-adapter.js';
 import { ChunkIndex, type CurrentVersion } from './chunk-index.js';
 import { dpFailure, rootProblem, unavailable } from './dp-failure.js';
-import { errnoOf, listNames, fsyncDir, mkdirOne, removeTree, writeFileAtomic } from './durable-fs.js';
+import {
+  errnoOf,
+  listNames,
+  fsyncDir,
+  mkdirOne,
+  readRange,
+  removeTree,
+  writeFileAtomic,
+} from './durable-fs.js';
 import { IncomingChunks } from './incoming-chunks.js';
 import {
   FolderLayout,
@@ -27,6 +35,7 @@ import {
   randomHex8,
 } from './folder-layout.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { PlannedVersions, type Plan } from './planned-version.js';
 import { decodeReceivedManifest } from './received-manifest.js';
 import { presentedVersionDir, recoverRoot } from './root-recovery.js';
 import { assembleTree, pathInside, throwIfCancelled } from './tree-assembler.js';
@@ -44,6 +53,7 @@ export class FolderDpStore {
   private readonly layout: FolderLayout;
   private readonly index = new ChunkIndex();
   private readonly incoming: IncomingChunks;
+  private readonly planned: PlannedVersions;
   private readonly locks = new KeyedMutex();
   private opening: Promise<void> | undefined;
   private createRoot: boolean;
@@ -52,6 +62,7 @@ export class FolderDpStore {
     this.layout = new FolderLayout(resolveRoot(options.root));
     this.root = this.layout.root;
     this.incoming = new IncomingChunks(this.layout);
+    this.planned = new PlannedVersions(this.layout);
     this.createRoot = options.create === true;
   }
 
@@ -60,7 +71,26 @@ export class FolderDpStore {
     ids.forEach(assertChunkId);
     return this.withPackage(packageId, `missingChunks ${packageId}`, async () => {
       const received = new Set(await this.incoming.ids(packageId));
-      return [...new Set(ids)].filter((id) => !received.has(id) && !this.index.has(id));
+      const placed = (await this.planned.get(packageId))?.placed;
+      return [...new Set(ids)].filter((id) => !received.has(id) && !placed?.has(id) && !this.index.has(id));
+    });
+  }
+
+  /**
+   * The version the chunks about to be sent are for (optional, before any of them): each chunk of it that
+   * arrives is then written straight to its places in the version's tree (planned-version.ts) instead of
+   * a batch file, so activation has little left to copy. Nothing to do when the DP presents it already.
+   */
+  async prepare(
+    packageId: string,
+    version: number,
+    manifestId: string,
+    manifestBytes: Buffer,
+  ): Promise<void> {
+    const manifest = decodeReceivedManifest(packageId, version, manifestId, manifestBytes);
+    await this.withPackage(packageId, `prepare ${packageId} version ${version}`, async () => {
+      if (this.index.current(packageId)?.manifestId === manifestId) return;
+      await this.planned.prepare(manifestId, manifestBytes, manifest);
     });
   }
 
@@ -82,7 +112,8 @@ export class FolderDpStore {
     }
     await this.withPackage(packageId, `putChunks ${packageId}`, async () => {
       throwIfCancelled(signal, `putChunks ${packageId}`);
-      await this.incoming.put(packageId, chunks);
+      const unplanned = await this.planned.place(packageId, chunks);
+      if (unplanned.length > 0) await this.incoming.put(packageId, unplanned);
     });
   }
 
@@ -108,14 +139,25 @@ export class FolderDpStore {
       const currentRecord =
         current && this.layout.manifestRecord(packageId, current.version, current.manifestId);
       const tempLink = join(this.layout.tmp, `${packageId}.${randomHex8()}`);
+      const planned = await this.planned.get(packageId);
+      const plan: Plan | null = planned?.manifestId === manifestId ? planned : null;
+      // Chunks landed in a plan for another manifest count as held (missingChunks): use them (re-hashed).
+      const other = planned && !plan ? planned : null;
+      const seeds = options.seedFromExisting
+        ? (id: ChunkId) => [...this.seedRanges(id), ...(other ? this.planned.rangesOf(other, id) : [])]
+        : other && ((id: ChunkId) => this.planned.rangesOf(other, id));
+      let movedPlan = false;
       try {
-        const { missing } = await assembleTree({
-          manifest,
-          stagingDir: staging,
-          incoming: this.incoming,
-          seeds: options.seedFromExisting ? (id) => this.seedRanges(id) : null,
-          signal: options.signal,
-        });
+        // Announced (prepare): the sent chunks are in place already; else built from batch files and seeds.
+        const { missing } = plan
+          ? await this.planned.fill(plan, { incoming: this.incoming, seeds, signal: options.signal })
+          : await assembleTree({
+              manifest,
+              stagingDir: staging,
+              incoming: this.incoming,
+              seeds,
+              signal: options.signal,
+            });
         if (missing.length > 0) {
           throw new SitecastError(
             'MISSING_CHUNKS',
@@ -125,12 +167,17 @@ export class FolderDpStore {
         }
         throwIfCancelled(options.signal, context);
         await mkdirOne(this.layout.packageVersions(packageId));
-        await rename(staging, tree);
+        if (plan) {
+          movedPlan = true;
+          await this.planned.moveTree(plan, tree);
+        } else await rename(staging, tree);
         await fsyncDir(this.layout.packageVersions(packageId));
         await writeFileAtomic(record, manifestBytes, { durable: true });
         await symlink(this.layout.linkTarget(packageId, versionDir), tempLink);
         await rename(tempLink, this.layout.presented(packageId)); // the commit point
       } catch (e) {
+        // The plan's tree went with the move (and goes now): what landed in it is gone.
+        if (movedPlan) await this.planned.discard(packageId).catch(() => undefined);
         await removeTree(staging).catch(() => undefined);
         await removeTree(tempLink).catch(() => undefined);
         await removeTree(tree).catch(() => undefined);
@@ -138,6 +185,8 @@ export class FolderDpStore {
         throw e;
       }
       this.index.set({ packageId, version, manifestId, versionDir, manifest });
+      // A plan for this version is used up; one for another (older) version is no longer wanted either.
+      if (planned && planned.version <= version) await this.planned.discard(packageId).catch(() => undefined);
       await this.afterCommit(
         packageId,
         current,
@@ -198,15 +247,20 @@ export class FolderDpStore {
    * behind the package's calls, so progress can be read while a long activation runs.
    */
   async pendingChunks(packageId: string): Promise<{ chunks: number; bytes: number }> {
-    return this.withRoot(packageId, `pendingChunks ${packageId}`, () => this.incoming.totals(packageId));
+    return this.withRoot(packageId, `pendingChunks ${packageId}`, async () => {
+      const { chunks, bytes } = await this.incoming.totals(packageId);
+      const plan = await this.planned.get(packageId);
+      return { chunks: chunks + (plan?.placed.size ?? 0), bytes: bytes + (plan?.placedBytes ?? 0) };
+    });
   }
 
   /** Ids of the chunks received for a pending version (only those among `among` if given); not queued. */
   async receivedChunkIds(packageId: string, among?: readonly ChunkId[]): Promise<Set<ChunkId>> {
     return this.withRoot(packageId, `receivedChunkIds ${packageId}`, async () => {
-      if (!among) return new Set(await this.incoming.ids(packageId));
+      const placed = (await this.planned.get(packageId))?.placed ?? new Set<ChunkId>();
+      if (!among) return new Set([...(await this.incoming.ids(packageId)), ...placed]);
       const held = new Set<ChunkId>();
-      for (const id of among) if (await this.incoming.has(packageId, id)) held.add(id);
+      for (const id of among) if (placed.has(id) || (await this.incoming.has(packageId, id))) held.add(id);
       return held;
     });
   }
@@ -230,6 +284,7 @@ export class FolderDpStore {
       throw await dpFailure(e, this.root, context);
     }
     let pending: string[] | undefined;
+    const fromPlans = this.planned.reader();
     return async (id) => {
       assertChunkId(id);
       try {
@@ -241,7 +296,7 @@ export class FolderDpStore {
           const bytes = await this.incoming.read(packageId, id);
           if (bytes && sha256Hex(bytes) === id) return bytes;
         }
-        return null;
+        return await fromPlans(id);
       } catch (e) {
         throw await dpFailure(e, this.root, `readChunk ${id}`);
       }
@@ -313,6 +368,7 @@ export class FolderDpStore {
   private async open(): Promise<void> {
     this.index.clear();
     this.incoming.reset();
+    await this.planned.reset();
     for (const current of await recoverRoot(this.layout, this.incoming)) this.index.set(current);
   }
 
@@ -374,6 +430,7 @@ export class FolderDpStore {
 
   private async dropPending(packageId: string): Promise<void> {
     await this.incoming.discard(packageId);
+    await this.planned.discard(packageId);
     for (const name of await listNames(this.layout.staging)) {
       if (name.startsWith(`${packageId}.`)) await removeTree(join(this.layout.staging, name));
     }
@@ -384,19 +441,4 @@ function resolveRoot(root: string): string {
   if (root.length === 0)
     throw new SitecastError('INVALID_PARAMETER', 'DP root must not be empty', { field: 'root' });
   return resolve(root);
-}
-
-async function readRange(file: string, offset: number, size: number): Promise<Buffer | null> {
-  try {
-    const handle = await open(file, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(size);
-      const { bytesRead } = await handle.read(buffer, 0, size, offset);
-      return bytesRead === size ? buffer : null;
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return null;
-  }
 }

@@ -74,6 +74,7 @@ export class FolderLayout {
   readonly versions: string;
   readonly incoming: string;
   readonly staging: string;
+  readonly planned: string;
   readonly tmp: string;
 
   constructor(readonly root: string) {
@@ -82,12 +83,21 @@ export class FolderLayout {
     this.versions = join(this.internal, 'versions');
     this.incoming = join(this.internal, 'incoming');
     this.staging = join(this.internal, 'staging');
+    this.planned = join(this.internal, 'planned');
     this.tmp = join(this.internal, 'tmp');
   }
 
   /** The internal directories, parents first. */
   get internalDirs(): readonly string[] {
-    return [this.internal, this.manifests, this.versions, this.incoming, this.staging, this.tmp];
+    return [
+      this.internal,
+      this.manifests,
+      this.versions,
+      this.incoming,
+      this.staging,
+      this.planned,
+      this.tmp,
+    ];
   }
 
   /** What clients read: a symlink to the current version tree. */
@@ -122,6 +132,11 @@ export class FolderLayout {
 
   packageIncoming(packageId: string): string {
     return join(this.incoming, packageId);
+  }
+
+  /** Where the version the site announced for the package is built as its chunks arrive (planned-version.ts). */
+  packagePlanned(packageId: string): string {
+    return join(this.planned, packageId);
   }
 
   /** Staging dirs are named `<PackageID>.<version dir>` so the ones of a package can be found by prefix. */

@@ -19,6 +19,10 @@ export class LocalFolderAdapter implements DpAdapter {
     return this.store.missingChunks(packageId, ids);
   }
 
+  prepare(packageId: string, version: number, manifestId: string, manifestBytes: Buffer): Promise<void> {
+    return this.store.prepare(packageId, version, manifestId, manifestBytes);
+  }
+
   putChunks(packageId: string, chunks: readonly DpChunk[], signal?: AbortSignal): Promise<void> {
     return this.store.putChunks(packageId, chunks, signal);
   }

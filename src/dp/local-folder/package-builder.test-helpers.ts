@@ -3,7 +3,7 @@
  * elsewhere; a DP does not care how chunks were cut), and readers of the trees a DP presents.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeManifest, manifestIdOf, sha256Hex } from '../../content/index.js';
 import type { ChunkId, Manifest, ManifestFile } from '../../content/index.js';
@@ -128,4 +128,14 @@ export function sameFiles(a: ReadonlyMap<string, Buffer>, b: ReadonlyMap<string,
     if (!other || !other.equals(bytes)) return false;
   }
   return true;
+}
+
+/** Inverts one byte of `path` at `offset` (a rotten disk block, for tests). */
+export async function flipByte(path: string, offset: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  const one = Buffer.alloc(1);
+  await handle.read(one, 0, 1, offset);
+  one[0] = one[0]! ^ 0xff;
+  await handle.write(one, 0, 1, offset);
+  await handle.close();
 }

@@ -6,7 +6,8 @@
  * link does not point to is discarded (it was never presented; the retry rebuilds it from the incoming
  * chunks, which are only deleted after the switch); manifest records of versions not presented are
  * deleted; incoming batch files whose chunks the presented version all contains (the switch happened, the
- * cleanup did not) are deleted, and so are temp files of batches killed mid-write. A link whose tree or manifest record is missing or corrupt is unpresented, so what
+ * cleanup did not) are deleted, and so are temp files of batches killed mid-write; a planned version
+ * (planned-version.ts) stays, with what landed in it, unless the presented version has caught up with it. A link whose tree or manifest record is missing or corrupt is unpresented, so what
  * clients read is always a complete version that was verified when it was built.
  */
 import { lstat, readFile, readlink, stat, unlink } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { decodeManifest } from '../../content/index.js';
 import type { CurrentVersion } from './chunk-index.js';
 import type { IncomingChunks } from './incoming-chunks.js';
+import { parsePlanRecordName } from './planned-version.js';
 import { errnoOf, fsyncDir, listNames, mkdirOne, removeTree } from './durable-fs.js';
 import {
   type FolderLayout,
@@ -72,6 +74,15 @@ export async function recoverRoot(layout: FolderLayout, incoming: IncomingChunks
     for (const dir of await listNames(layout.packageVersions(packageId))) {
       if (dir !== keep) await removeTree(join(layout.packageVersions(packageId), dir));
     }
+  }
+  // A plan the presented version has caught up with (killed between the switch and its cleanup) is done.
+  for (const name of await listNames(layout.planned)) {
+    const presented = byPackage.get(name);
+    const records = isPackageId(name)
+      ? (await listNames(layout.packagePlanned(name))).flatMap((n) => parsePlanRecordName(n) ?? [])
+      : [];
+    const done = records.length === 0 || (presented && records.every((r) => r.version <= presented.version));
+    if (done) await removeTree(join(layout.planned, name));
   }
   for (const packageId of await listNames(layout.incoming)) {
     const presented = byPackage.get(packageId);

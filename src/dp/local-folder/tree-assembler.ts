@@ -111,7 +111,7 @@ export async function assembleTree(input: AssembleInput): Promise<AssembleResult
 }
 
 /** Every directory the tree needs (listed ones and parents of files), parents before children. */
-function directoriesOf(manifest: Manifest): string[] {
+export function directoriesOf(manifest: Manifest): string[] {
   const dirs = new Set<string>();
   const addWithParents = (path: string): void => {
     for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) dirs.add(path.slice(0, i));
@@ -139,7 +139,8 @@ function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
-class ChunkSource {
+/** Verified chunk bytes from a package's incoming batch files, then from seed ranges (re-hashed). */
+export class ChunkSource {
   private window: { readonly file: string; readonly start: number; readonly bytes: Buffer } | null = null;
   private readonly handles = new Map<string, OpenSource | null>();
   private windowBuffer: Buffer | null = null;
