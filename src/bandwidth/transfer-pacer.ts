@@ -45,6 +45,11 @@ export class TransferPacer {
     this.#lastRefill = options.clock.now();
   }
 
+  /** No rate limit, pulses or hourly share: the sender may keep several batches on their way. */
+  get unpaced(): boolean {
+    return this.#o.limit.mode === 'unlimited';
+  }
+
   /** How many bytes to send in one go (the sender rounds to whole chunks, at least one). */
   batchBytes(): number {
     const { limit, maxBatchBytes } = this.#o;

@@ -12,6 +12,8 @@ import { pullTransfer } from './pull-transfer.js';
 
 /** Chunks go to a DP in batches of at most this many bytes (and the DP verifies each one). */
 const batchBytes = 8 * 1024 * 1024;
+/** Batches on their way to one DP at once when no rate limit paces the transfer. */
+const sendDepth = 2;
 /** How often progress reaches the database (people watch it; the DB should not drown). */
 const progressEveryMs = 1000;
 /** Activation may find chunks gone since the missing-chunk query (e.g. a corrupted seed); resend that many times. */
@@ -110,6 +112,13 @@ export function transferJobHandler(d: DistributionDeps): JobHandler {
               ? []
               : await adapter.missingChunks(packageId, ids, ctx.signal);
         const base = await manifestDeltaBase(d, adapter, current, version.manifestId);
+        // Announced first, the DP writes each chunk straight into the new tree (once, hashed once).
+        if (missing.length > 0 && adapter.prepare) {
+          await adapter.prepare(packageId, version.sourceVersion, version.manifestId, manifestBytes, {
+            ...(base ? { base } : {}),
+            signal: ctx.signal,
+          });
+        }
         const progress = new ProgressReporter(d, packageId, dp, sumSizes(missing, uniqueChunks));
         await progress.flush();
         for (let round = 1; ; round++) {
@@ -286,17 +295,29 @@ async function sendChunks(
   let sent = 0;
   let batch: DpChunk[] = [];
   let batchSize = 0;
+  // Unpaced, the next batch travels while the DP verifies and writes the last one (a DP stores one
+  // package's batches one at a time, in any order); under a limit one at a time, so the pacer's timing
+  // stays exact.
+  const depth = pacer.unpaced ? sendDepth : 1;
+  const inFlight: Promise<void>[] = [];
+  let failed: { error: unknown } | undefined;
   const flush = async (): Promise<number | null | undefined> => {
+    if (failed) throw failed.error;
     if (batch.length === 0) return undefined;
     const gate = await pacer.beforeSend(batchSize, signal);
     if (!gate.go) return gate.until;
-    const t0 = d.clock.now();
-    await adapter.putChunks(packageId, batch, signal);
-    pacer.afterSend(d.clock.now() - t0);
-    sent += batchSize;
-    await progress.add(batchSize);
+    const [chunks, size, t0] = [batch, batchSize, d.clock.now()];
     batch = [];
     batchSize = 0;
+    const sending = adapter.putChunks(packageId, chunks, signal).then(async () => {
+      pacer.afterSend(d.clock.now() - t0);
+      sent += size;
+      await progress.add(size);
+    });
+    // Awaited below; meanwhile a failure stops further sends (and is not left unhandled).
+    sending.catch((e: unknown) => (failed ??= { error: e }));
+    inFlight.push(sending);
+    if (inFlight.length >= depth) await inFlight.shift();
     return undefined;
   };
   const limit = Math.min(batchBytes, pacer.batchBytes());
@@ -305,18 +326,27 @@ async function sendChunks(
   // that option ignores it and reads (and verifies) every time.
   const read: (id: ChunkId, options: { readonly cache: boolean }) => Promise<Buffer> =
     d.library.chunks.get.bind(d.library.chunks);
-  for (const id of ids) {
-    signal.throwIfAborted();
-    const bytes = await read(id, { cache: true });
-    batch.push({ id, bytes });
-    batchSize += bytes.length;
-    if (batchSize >= limit) {
-      const closedUntil = await flush();
-      if (closedUntil !== undefined) return { sent, closedUntil };
+  try {
+    for (const id of ids) {
+      signal.throwIfAborted();
+      const bytes = await read(id, { cache: true });
+      batch.push({ id, bytes });
+      batchSize += bytes.length;
+      if (batchSize >= limit) {
+        const closedUntil = await flush();
+        if (closedUntil !== undefined) {
+          await Promise.all(inFlight);
+          return { sent, closedUntil };
+        }
+      }
     }
+    const closedUntil = await flush();
+    await Promise.all(inFlight);
+    return closedUntil !== undefined ? { sent, closedUntil } : { sent };
+  } finally {
+    // Never leave a send running behind a failure: the job's outcome is decided once all have settled.
+    await Promise.allSettled(inFlight);
   }
-  const closedUntil = await flush();
-  return closedUntil !== undefined ? { sent, closedUntil } : { sent };
 }
 
 function newPacer(d: DistributionDeps, dp: DistributionPoint, priority: number): TransferPacer {
