@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeManifest, sha256Hex } from '../../src/content/index.js';
 import { HttpDpAdapter } from '../../src/dp/index.js';
+import { plannedChunks } from './folder-dp-inspect.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const live = new Set<ChildProcess>();
@@ -99,7 +99,7 @@ export async function killAllAgents(): Promise<void> {
  * whose every place in `planned/<pkg>/tree` holds their bytes (what the agent finds again after a restart).
  */
 export function landedChunks(dir: string, packageId: string): { chunks: number; bytes: number } {
-  const ids = plannedChunks(join(dir, '.sitecast', 'planned', packageId));
+  const ids = plannedChunks(dir, packageId);
   const incoming = join(dir, '.sitecast', 'incoming', packageId);
   let names: string[] = [];
   try {
@@ -120,39 +120,6 @@ export function landedChunks(dir: string, packageId: string): { chunks: number; 
   let bytes = 0;
   for (const size of ids.values()) bytes += size;
   return { chunks: ids.size, bytes };
-}
-
-/** Chunk id → size of the chunks landed in the plan folder `planDir` (none when there is no plan). */
-function plannedChunks(planDir: string): Map<string, number> {
-  const landed = new Map<string, number>();
-  let record: string | undefined;
-  try {
-    record = readdirSync(planDir).find((n) => /^\d+\.[0-9a-f]{64}\.manifest$/.test(n));
-  } catch {
-    return landed;
-  }
-  if (!record) return landed;
-  const manifest = decodeManifest(readFileSync(join(planDir, record)));
-  const matched = new Map<string, { size: number; places: number; good: number }>();
-  for (const file of manifest.files) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(planDir, 'tree', ...file.path.split('/')));
-    } catch {
-      bytes = Buffer.alloc(0);
-    }
-    let offset = 0;
-    for (const c of file.chunks) {
-      const m = matched.get(c.id) ?? { size: c.size, places: 0, good: 0 };
-      m.places++;
-      const piece = bytes.subarray(offset, offset + c.size);
-      if (piece.length === c.size && sha256Hex(piece) === c.id) m.good++;
-      matched.set(c.id, m);
-      offset += c.size;
-    }
-  }
-  for (const [id, m] of matched) if (m.good === m.places) landed.set(id, m.size);
-  return landed;
 }
 
 /** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes. */

@@ -4,6 +4,7 @@
  * src/dp/local-folder/README.md. Only for use while no process owns the DP.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeManifest, manifestStats, type Manifest } from '../../src/content/index.js';
@@ -58,7 +59,8 @@ export async function presentedVersion(root: string, packageId: string): Promise
 
 /**
  * Chunks received for a pending version of `packageId`, each re-hashed: the frames `[32-byte id][u32 LE
- * length][bytes]` of its `<seq>.chunks` batch files (temp files excluded; a zeroed id is a dropped chunk).
+ * length][bytes]` of its `<seq>.chunks` batch files (temp files excluded; a zeroed id is a dropped chunk),
+ * and the chunks landed in its planned version (`plannedChunks`, verified by construction).
  */
 export async function incomingChunks(root: string, packageId: string): Promise<IncomingChunk[]> {
   const dir = join(root, '.sitecast', 'incoming', packageId);
@@ -80,5 +82,44 @@ export async function incomingChunks(root: string, packageId: string): Promise<I
       at += 36 + size;
     }
   }
+  for (const [id, size] of plannedChunks(root, packageId)) out.push({ id, size, verified: true });
   return out;
+}
+
+/**
+ * Chunk id → size of the chunks landed in the DP folder's planned version of `packageId` (none without a
+ * plan): those whose every place in `planned/<pkg>/tree` holds their bytes, as the DP finds them again after
+ * a restart.
+ */
+export function plannedChunks(root: string, packageId: string): Map<string, number> {
+  const planDir = join(root, '.sitecast', 'planned', packageId);
+  const landed = new Map<string, number>();
+  let record: string | undefined;
+  try {
+    record = readdirSync(planDir).find((n) => /^\d+\.[0-9a-f]{64}\.manifest$/.test(n));
+  } catch {
+    return landed;
+  }
+  if (!record) return landed;
+  const manifest = decodeManifest(readFileSync(join(planDir, record)));
+  const matched = new Map<string, { size: number; places: number; good: number }>();
+  for (const file of manifest.files) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(planDir, 'tree', ...file.path.split('/')));
+    } catch {
+      bytes = Buffer.alloc(0);
+    }
+    let offset = 0;
+    for (const c of file.chunks) {
+      const m = matched.get(c.id) ?? { size: c.size, places: 0, good: 0 };
+      m.places++;
+      const piece = bytes.subarray(offset, offset + c.size);
+      if (piece.length === c.size && createHash('sha256').update(piece).digest('hex') === c.id) m.good++;
+      matched.set(c.id, m);
+      offset += c.size;
+    }
+  }
+  for (const [id, m] of matched) if (m.good === m.places) landed.set(id, m.size);
+  return landed;
 }
