@@ -79,6 +79,21 @@ describe('manifest delta', () => {
     expect(fullBytes).toBeGreaterThan(100_000);
   });
 
+  it('refers to the canonical order whatever order the given manifests list their files in', () => {
+    // The receiver decodes its base from canonical bytes (files sorted by path); a sender holding the same
+    // manifests with files in another order must still produce a delta the receiver applies correctly.
+    const a = file('z/last.bin', [chunk(), chunk()]);
+    const b = file('a/first.bin', [chunk()]);
+    const c = file('m/middle.txt', [chunk(100)]);
+    const sortedBase = manifest([a, b, c]);
+    const unsortedBase: Manifest = { ...sortedBase, files: [a, b, c] };
+    const next: Manifest = { ...sortedBase, sourceVersion: 2, files: [a, b] }; // m/middle.txt removed
+    const baseId = manifestIdOf(encodeManifest(sortedBase));
+    const delta = encodeManifestDelta(unsortedBase, baseId, next);
+    const full = encodeManifest(next);
+    expect(applyManifestDelta(sortedBase, baseId, delta, manifestIdOf(full)).bytes.equals(full)).toBe(true);
+  });
+
   it('keeps a chunk that repeats inside the base', () => {
     const zero = chunk(16384);
     const b = manifest([file('z.bin', [zero, zero, zero, chunk()])]);

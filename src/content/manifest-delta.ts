@@ -20,7 +20,7 @@
  *   str: byte length, UTF-8
  */
 import { SitecastError } from '../kernel/index.js';
-import { encodeManifest, manifestIdOf } from './manifest.js';
+import { encodeManifest, inCanonicalOrder, manifestIdOf } from './manifest.js';
 import type { ChunkRef, Manifest, ManifestFile } from './types.js';
 
 const MAGIC = Buffer.from('SCMD', 'ascii');
@@ -32,8 +32,13 @@ export const MANIFEST_DELTA_MEDIA_TYPE = 'application/vnd.sitecast.manifest-delt
 const FileOp = { Keep: 0, File: 1 } as const;
 const ChunkOp = { Copy: 0, Literal: 1 } as const;
 
-/** Encodes `next` as a delta against `base` (whose id is `baseId`). */
-export function encodeManifestDelta(base: Manifest, baseId: string, next: Manifest): Buffer {
+/**
+ * Encodes `next` as a delta against `base` (whose id is `baseId`). Positions refer to the canonical order,
+ * the order the receiver decodes its base in, whatever order the objects given here list their files in.
+ */
+export function encodeManifestDelta(givenBase: Manifest, baseId: string, givenNext: Manifest): Buffer {
+  const base = inCanonicalOrder(givenBase);
+  const next = inCanonicalOrder(givenNext);
   const w = new Writer();
   w.bytes(MAGIC);
   w.u8(FORMAT);

@@ -36,11 +36,25 @@ function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
+/**
+ * The manifest with its files and directories in canonical order (UTF-8 byte order of paths), as decoded
+ * manifests always are: the same object when it already is.
+ */
+export function inCanonicalOrder(manifest: Manifest): Manifest {
+  const sorted = <T>(list: readonly T[], key: (t: T) => string): boolean =>
+    list.every((x, i) => i === 0 || compareUtf8(key(list[i - 1]!), key(x)) < 0);
+  if (sorted(manifest.files, (f) => f.path) && sorted(manifest.directories, (d) => d)) return manifest;
+  return {
+    ...manifest,
+    files: [...manifest.files].sort((a, b) => compareUtf8(a.path, b.path)),
+    directories: [...manifest.directories].sort(compareUtf8),
+  };
+}
+
 /** Canonical bytes of a manifest (it is validated first). */
 export function encodeManifest(manifest: Manifest): Buffer {
   validateManifest(manifest);
-  const files = [...manifest.files].sort((a, b) => compareUtf8(a.path, b.path));
-  const directories = [...manifest.directories].sort(compareUtf8);
+  const { files, directories } = inCanonicalOrder(manifest);
   const canonical = {
     format: 1,
     packageId: manifest.packageId,

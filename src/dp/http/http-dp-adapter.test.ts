@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -295,6 +295,54 @@ describe('HttpDpAdapter: what only a remote DP meets', () => {
       await old.putChunks(A, chunks);
       await old.putChunks(A, chunks);
       expect(seen).toEqual(['frames match', 'body match', 'body match']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('announces a version (prepare, the manifest as a delta against the current one) so chunks land in its tree', async () => {
+    const dp = await httpDp();
+    await install(dp, v1);
+    await dp.prepare(A, v2.version, v2.manifestId, v2.manifestBytes, {
+      base: { manifestId: v1.manifestId, manifest: v1.manifest },
+    });
+    const planned = join(root, '.sitecast', 'planned', A);
+    expect(await readdir(planned)).toEqual(expect.arrayContaining([`2.${v2.manifestId}.manifest`, 'tree']));
+    await dp.putChunks(A, chunksOf(v2, changedIds));
+    // Placed in the plan's tree, not kept as a batch file.
+    await expect(readdir(join(root, '.sitecast', 'incoming', A))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await dp.progress(A)).toMatchObject({ chunks: changedIds.length });
+    await dp.activate(A, v2.version, v2.manifestId, v2.manifestBytes, { seedFromExisting: true });
+    expect(await treeDigests(join(root, A))).toEqual(digests(v2.files));
+    await expect(readdir(planned)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('does not announce again to an agent that predates prepare (404), and its chunks still go through', async () => {
+    const asked: string[] = [];
+    const server = createHttpServer((request, response) => {
+      asked.push(`${request.method} ${request.url?.split('?')[0]}`);
+      request.resume();
+      request.on('end', () => {
+        const plan = request.url?.includes('/plan') === true;
+        response.writeHead(plan ? 404 : 200, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify(
+            plan ? { message: 'Route PUT not found', error: 'Not Found', statusCode: 404 } : { ok: true },
+          ),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const old = new HttpDpAdapter({
+        url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+        secret: SECRET,
+      });
+      await old.prepare(A, v1.version, v1.manifestId, v1.manifestBytes, {});
+      await old.prepare(A, v1.version, v1.manifestId, v1.manifestBytes, {});
+      await old.putChunks(A, chunksOf(v1, v1.ids.slice(0, 2)));
+      expect(asked).toEqual([`PUT /dp/v1/packages/${A}/versions/1/plan`, 'POST /dp/v1/chunks/batch']);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
