@@ -14,7 +14,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChunkId } from '../../content/index.js';
 import type { DpChunk } from '../dp-adapter.js';
-import { errnoOf, listNames, mkdirOne, removeTree } from './durable-fs.js';
+import { errnoOf, listNames, mkdirOne, readRange, removeTree } from './durable-fs.js';
 import { type FolderLayout, TEMP_PREFIX, randomHex8 } from './folder-layout.js';
 import { MAX_CHUNK_BYTES } from './received-manifest.js';
 import { StagedFileWriter } from './staged-file-writer.js';
@@ -139,7 +139,7 @@ export class IncomingChunks {
   /** The stored bytes of a chunk (not re-hashed here), or null when not held or unreadable. */
   async read(packageId: string, id: ChunkId): Promise<Buffer | null> {
     const location = await this.locate(packageId, id);
-    return location ? readRange(location) : null;
+    return location ? readRange(location.file, location.offset, location.size) : null;
   }
 
   /**
@@ -272,19 +272,4 @@ async function framesOf(file: string, seq: number): Promise<[ChunkId, Entry][]> 
 function isZero(buffer: Buffer, length: number): boolean {
   for (let i = 0; i < length; i++) if (buffer[i] !== 0) return false;
   return true;
-}
-
-async function readRange(location: IncomingLocation): Promise<Buffer | null> {
-  try {
-    const handle = await open(location.file, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(location.size);
-      const { bytesRead } = await handle.read(buffer, 0, location.size, location.offset);
-      return bytesRead === location.size ? buffer : null;
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return null;
-  }
 }

@@ -11,7 +11,7 @@ import type { ChunkId, Manifest } from '../../content/index.js';
 import { SitecastError } from '../../kernel/index.js';
 // Not in content's index: direct I/O is a storage detail the content feature shares with DP folders only.
 import { AlignedBufferPool, DIRECT_ALIGN, isDirectRefusal, openDirectRead } from '../../content/index.js';
-import { fsyncDir, mkdirOne } from './durable-fs.js';
+import { fsyncDir, mkdirOne, readRange } from './durable-fs.js';
 import type { IncomingChunks } from './incoming-chunks.js';
 import { StagedFileWriter } from './staged-file-writer.js';
 
@@ -210,9 +210,10 @@ export class ChunkSource {
             await this.readBuffered(seed.file);
           }
         }
-        return this.readOnce(seed);
+        // Bigger than the window (a chunk over 8 MiB) or refused direct: read on its own, through the page cache.
+        return readRange(seed.file, seed.offset, seed.size);
       }
-      if (seed.size > buffer.length) return this.readOnce(seed);
+      if (seed.size > buffer.length) return readRange(seed.file, seed.offset, seed.size);
       const { bytesRead } = await source.handle.read(buffer, 0, buffer.length, seed.offset);
       if (bytesRead < seed.size) return null;
       this.window = { file: seed.file, start: seed.offset, bytes: buffer.subarray(0, bytesRead) };
@@ -220,18 +221,6 @@ export class ChunkSource {
     } catch {
       // An unreadable seed (removed by another package's switch, EIO, …) is simply not a source.
       return null;
-    }
-  }
-
-  /** A range bigger than the window (a chunk over 8 MiB), read on its own through the page cache. */
-  private async readOnce(seed: SeedRange): Promise<Buffer | null> {
-    const handle = await open(seed.file, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(seed.size);
-      const { bytesRead } = await handle.read(buffer, 0, seed.size, seed.offset);
-      return bytesRead === seed.size ? buffer : null;
-    } finally {
-      await handle.close();
     }
   }
 
