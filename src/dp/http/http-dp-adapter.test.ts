@@ -326,11 +326,16 @@ describe('HttpDpAdapter: what only a remote DP meets', () => {
       request.on('end', () => {
         const plan = request.url?.includes('/plan') === true;
         response.writeHead(plan ? 404 : 200, { 'content-type': 'application/json' });
-        response.end(
-          JSON.stringify(
-            plan ? { message: 'Route PUT not found', error: 'Not Found', statusCode: 404 } : { ok: true },
-          ),
-        );
+        // What a real agent without the route answers (dp-agent.ts, its not-found handler).
+        const noRoute = {
+          error: {
+            code: '0x80041002',
+            name: 'NOT_FOUND',
+            message: `no route PUT ${request.url?.split('?')[0]} on this DP agent`,
+            details: { field: 'path' },
+          },
+        };
+        response.end(JSON.stringify(plan ? noRoute : { ok: true }));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

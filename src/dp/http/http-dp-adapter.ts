@@ -225,9 +225,10 @@ export class HttpDpAdapter implements DpAdapter {
     try {
       await sendManifest(send, manifestId, manifestBytes, options.base);
     } catch (e) {
+      // An agent's unknown route is NOT_FOUND on field `path` (dp-agent.ts); a bare 404 (a proxy) is FAILED.
       const noRoute =
-        (isSitecastError(e, 'FAILED') && e.details.status === 404) ||
-        (isSitecastError(e, 'NOT_FOUND') && e.details.packageId === undefined);
+        (isSitecastError(e, 'NOT_FOUND') && e.details.field === 'path') ||
+        (isSitecastError(e, 'FAILED') && e.details.status === 404);
       if (!noRoute) throw e;
       this.#canPrepare = false;
     }
