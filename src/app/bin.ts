@@ -2,7 +2,11 @@
 /** The `sitecast` executable: wires process streams, environment and signals to the CLI. */
 import { runCli } from '../cli/index.js';
 import { runDemo } from './demo.js';
+import { steadyHeapGrowth } from './heap-growth.js';
 import { openSite } from './site.js';
+
+// Servers, agents and long CLI jobs stream content: see heap-growth.ts for why and what it measured.
+steadyHeapGrowth();
 
 const shutdown = new AbortController();
 let signals = 0;
