@@ -3,7 +3,7 @@
  * keys from the URL checked against the class, and ETags.
  */
 import { createHash } from 'node:crypto';
-import { sql, type AliasedRawBuilder, type CompiledQuery } from 'kysely';
+import { sql, type AliasedRawBuilder, type CompiledQuery, type RawBuilder } from 'kysely';
 import { SitecastError } from '../kernel/index.js';
 import type { ApiSite } from './api-site.js';
 import { entityOf, type ApiClass, type ApiRecord, type BaseQuery, type KeyValues } from './class-model.js';
@@ -84,10 +84,11 @@ export async function listInstancesJson(
     return { value: Buffer.from(JSON.stringify(value)), ...(count !== undefined && { count }) };
   }
   const db = site.database.db;
-  const { rows } = await db.executeQuery<{ records: Uint8Array | null }>(p.records);
+  const { rows } = await db.executeQuery<{ records: Uint8Array | string | null }>(p.records);
   const total = p.count && (await db.executeQuery<{ count: number | string | bigint }>(p.count)).rows[0];
-  // No match: group_concat gives null.
-  const records = rows[0]?.records ?? new Uint8Array(0);
+  // No match: the aggregate gives null. SQLite hands over a blob, PostgreSQL text.
+  const joined = rows[0]?.records ?? '';
+  const records = typeof joined === 'string' ? Buffer.from(joined, 'utf8') : joined;
   const value = Buffer.allocUnsafe(records.length + 2);
   value[0] = 0x5b; // [
   value.set(records, 1);
@@ -102,8 +103,8 @@ interface PreparedList {
   readonly packed: PackedColumns | undefined;
   /** Undefined for a class without rows. */
   readonly rows?: CompiledQuery<Record<string, unknown>>;
-  /** Every row's record as JSON, comma-joined in one blob (sql-records.ts), when class and dialect allow. */
-  readonly records?: CompiledQuery<{ records: Uint8Array | null }>;
+  /** Every row's record as JSON, comma-joined in one value (sql-records.ts), when the class allows. */
+  readonly records?: CompiledQuery<{ records: Uint8Array | string | null }>;
   /** With `$count=true`. */
   readonly count?: CompiledQuery<{ count: number | string | bigint }>;
 }
@@ -151,10 +152,10 @@ function prepareList(site: ApiSite, cls: ApiClass, raw: RawQuery): PreparedList 
       dialect,
     },
   );
-  // Same condition as packing: under an explicit $orderby SQLite would build every match's text first.
+  // Under an explicit $orderby the database would build every match's text before sorting them.
   const recordSelect =
-    dialect === 'sqlite' && query.orderBy.length === 0 && cls.defaultOrder
-      ? sqlRecordSelect(cls, selectedProperties(query, entity))
+    query.orderBy.length === 0 && cls.defaultOrder
+      ? sqlRecordSelect(cls, selectedProperties(query, entity), dialect)
       : undefined;
   const records = recordSelect && joinedRecords(site, base, recordSelect, cls.defaultOrder!, query, entity);
   return {
@@ -168,9 +169,10 @@ function prepareList(site: ApiSite, cls: ApiClass, raw: RawQuery): PreparedList 
 }
 
 /**
- * `select group_concat(record, ',' order by …)` over the listing (filter, default order, $top/$skip) with
- * each row's record written by SQLite: one value for the whole answer instead of a JS value per row. The
- * aggregate orders by the listing's own default-order columns: its input order is not guaranteed otherwise.
+ * `select group_concat(record, ',' order by …)` (PostgreSQL: `string_agg`) over the listing (filter,
+ * default order, $top/$skip) with each row's record written by the database: one value for the whole answer
+ * instead of a JS value per row. The aggregate orders by the listing's own default-order columns: its input
+ * order is not guaranteed otherwise.
  */
 function joinedRecords(
   site: ApiSite,
@@ -179,16 +181,18 @@ function joinedRecords(
   order: readonly string[],
   query: ODataQuery,
   entity: ODataEntity,
-): CompiledQuery<{ records: Uint8Array | null }> {
+): CompiledQuery<{ records: Uint8Array | string | null }> {
+  const dialect = site.database.capabilities.name;
   const keys = order.map((column, i) => sql.ref(column).as(`_o${i}`));
   const listing = applyODataQuery(base.clearSelect().select([record, ...keys]), query, entity, {
-    dialect: 'sqlite',
+    dialect,
   }).rows;
   const by = sql.join(order.map((_, i) => sql.ref(`r._o${i}`)));
-  return site.database.db
-    .selectFrom(listing.as('r'))
-    .select(sql<Uint8Array | null>`cast(group_concat(r.record, ',' order by ${by}) as blob)`.as('records'))
-    .compile();
+  const joined: RawBuilder<Uint8Array | string | null> =
+    dialect === 'sqlite'
+      ? sql`cast(group_concat(r.record, ',' order by ${by}) as blob)`
+      : sql`string_agg(r.record, ',' order by ${by})`;
+  return site.database.db.selectFrom(listing.as('r')).select(joined.as('records')).compile();
 }
 
 interface PackedColumns {
