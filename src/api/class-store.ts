@@ -86,14 +86,19 @@ export async function listInstancesJson(
   const db = site.database.db;
   const { rows } = await db.executeQuery<{ records: Uint8Array | string | null }>(p.records);
   const total = p.count && (await db.executeQuery<{ count: number | string | bigint }>(p.count)).rows[0];
-  // No match: the aggregate gives null. SQLite hands over a blob, PostgreSQL text.
-  const joined = rows[0]?.records ?? '';
-  const records = typeof joined === 'string' ? Buffer.from(joined, 'utf8') : joined;
+  // No match: the aggregate gives null. SQLite hands over a blob, PostgreSQL text (encoded once, brackets and all).
+  const records = rows[0]?.records ?? '';
+  const value = typeof records === 'string' ? Buffer.from(`[${records}]`, 'utf8') : bracketed(records);
+  return { value, ...(total && { count: Number(total.count) }) };
+}
+
+/** `[` + bytes + `]` in one new buffer. */
+function bracketed(records: Uint8Array): Buffer {
   const value = Buffer.allocUnsafe(records.length + 2);
   value[0] = 0x5b; // [
   value.set(records, 1);
   value[records.length + 1] = 0x5d; // ]
-  return { value, ...(total && { count: Number(total.count) }) };
+  return value;
 }
 
 /** A listing's query options, parsed and compiled to SQL. */
